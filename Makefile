@@ -1,0 +1,58 @@
+# Two commands for a newcomer: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# The embedded warehouse: one DuckDB file (raw + every dbt layer).
+export DUCKDB_PATH ?= $(CURDIR)/warehouse.duckdb
+export DBT_PROFILES_DIR ?= $(CURDIR)
+export DBT_PROJECT_DIR ?= $(CURDIR)
+
+# The default dataset `make run` generates.
+USERS ?= 20000
+DAYS ?= 120
+SEED ?= 42
+BAD_RATE ?= 0.01
+FRAUD_RATE ?= 0.03
+
+.PHONY: help install run test lint clean
+
+help:
+	@echo "make run   - set up .venv, generate a source system, dbt build it on DuckDB, build the docs site"
+	@echo "make test  - the whole test suite (generator, dbt on DuckDB and on the BigQuery emulator, lint)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+run: install
+	rm -f "$(DUCKDB_PATH)" "$(DUCKDB_PATH).wal"
+	$(BIN)/offerwall generate --users $(USERS) --days $(DAYS) --seed $(SEED) \
+		--bad-rate $(BAD_RATE) --fraud-rate $(FRAUD_RATE) --duckdb "$(DUCKDB_PATH)"
+	$(BIN)/dbt build
+	$(BIN)/dbt docs generate --static
+	@$(BIN)/offerwall fraud-eval --duckdb "$(DUCKDB_PATH)" || true
+	@echo
+	@echo "Warehouse (DuckDB): $(DUCKDB_PATH)"
+	@echo "  raw tables in schema raw, marts in dev_marts_core, dev_marts_offer_management,"
+	@echo "  dev_marts_user_acquisition, dev_marts_anti_fraud (try: $(BIN)/python -m duckdb ...)"
+	@echo "Docs site (data catalog): $(CURDIR)/target/static_index.html"
+	@echo "  or serve it: $(BIN)/dbt docs serve --port 8080"
+	@echo "Next: README.md and docs/"
+
+lint: install
+	$(BIN)/sqlfluff lint models snapshots analyses macros tests/singular
+
+test: install
+	$(BIN)/pytest
+
+clean:
+	rm -rf target logs "$(DUCKDB_PATH)" "$(DUCKDB_PATH).wal" .pytest_cache
