@@ -1,0 +1,137 @@
+"""`offerwall bench`: its measuring parts, its totals check, and one smoke run at a tiny scale.
+
+The real benchmark (100k, 1m, 10m rows) is not part of `make test`; see docs/benchmark.md.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from offerwall import OfferwallError
+from offerwall import bench
+from offerwall.cli import main as cli_main
+
+SMOKE_SCALE = "3k"  # ~3,000 user_offers rows: every step runs, all in well under a minute
+
+
+# --- scales ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "rows"),
+    [("100k", 100_000), ("1m", 1_000_000), ("10M", 10_000_000), ("2.5m", 2_500_000), ("5000", 5000), (" 3K ", 3000)],
+)
+def test_parse_scale(text: str, rows: int) -> None:
+    assert bench.parse_scale(text) == rows
+
+
+@pytest.mark.parametrize("text", ["", "ten", "1g", "-5k", "0", "1.5.2m"])
+def test_parse_scale_rejects_bad_input(text: str) -> None:
+    with pytest.raises(OfferwallError, match="scale"):
+        bench.parse_scale(text)
+
+
+def test_parse_scales_rejects_duplicates_and_empty() -> None:
+    assert bench.parse_scales("100k, 1m") == [("100k", 100_000), ("1m", 1_000_000)]
+    with pytest.raises(OfferwallError, match="twice"):
+        bench.parse_scales("1m,1m")
+    with pytest.raises(OfferwallError, match="no scale"):
+        bench.parse_scales(" , ")
+
+
+def test_generator_flags_scale_users_linearly_at_fixed_days() -> None:
+    small = bench.generator_flags(100_000, seed=7)
+    large = bench.generator_flags(10_000_000, seed=7)
+    assert small["days"] == large["days"] == bench.SCALE_DAYS
+    assert large["users"] == 100 * small["users"]
+    assert small["users"] * bench.ROWS_PER_USER >= 100_000
+    assert bench.generator_flags(1, seed=7)["users"] == bench.MIN_USERS
+
+
+def test_cli_rejects_bad_scale_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["bench", "--scales", "lots", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "bad scale 'lots'" in err
+
+
+# --- measuring -----------------------------------------------------------------------------------------
+
+
+def test_run_step_measures_wall_time_and_peak_memory_of_the_child(tmp_path: Path) -> None:
+    # The child holds ~300 MiB for a moment: both the tree poll and ru_maxrss must see it.
+    code = "import time; b = bytearray(300 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096]); time.sleep(0.5)"
+    res = bench.run_step("alloc", [sys.executable, "-c", code], cwd=tmp_path, env={}, log_path=tmp_path / "a.log")
+    assert res.ok
+    assert res.wall_seconds >= 0.5
+    assert res.maxrss_descendant_bytes >= 300 * 1024**2
+    assert res.peak_tree_rss_bytes >= 300 * 1024**2
+    assert res.peak_rss_bytes < 2 * 1024**3
+
+
+def test_run_step_reports_failure_and_keeps_the_log(tmp_path: Path) -> None:
+    code = "import sys; print('boom on stdout'); sys.exit(3)"
+    res = bench.run_step("fail", [sys.executable, "-c", code], cwd=tmp_path, env={}, log_path=tmp_path / "f.log")
+    assert not res.ok and res.returncode == 3
+    assert "boom on stdout" in Path(res.log).read_text()
+
+
+# --- totals check ------------------------------------------------------------------------------------------
+
+
+def _facts(con: duckdb.DuckDBPyConnection, schema: str, margin_bump: float = 0.0, extra_row: bool = False) -> None:
+    con.execute(f"create schema if not exists {schema}")
+    con.execute(
+        f"create table {schema}.fct_task_completions as select * from (values "
+        f"(1, 'credited', 2.5, 1.0 + {margin_bump}, true), (2, 'rejected', 0.0, 0.0, false)"
+        + (", (3, 'pending', 0.0, 0.0, false)" if extra_row else "")
+        + ") t(completion_id, status, revenue_usd, margin_usd, is_reversed)"
+    )
+    con.execute(f"create table {schema}.fct_offer_daily_performance as select 7 as offer_id, 2.5 as revenue_usd")
+    con.execute(f"create table {schema}.fct_user_ltv as select 'u1' as user_id, 1.0 as margin_usd_to_date")
+
+
+def test_compare_totals_agrees_on_equal_facts(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        _facts(con, "dev_marts_core")
+        _facts(con, bench.LOWER_BOUND_SCHEMA)
+    check = bench.compare_totals(db)
+    assert check["ok"], check
+    tc = check["tables"]["fct_task_completions"]
+    assert tc["rows"] == {"dbt": 2, "lower_bound": 2}
+    assert tc["sums"]["revenue_usd"] == {"dbt": 2.5, "lower_bound": 2.5}
+    assert tc["sums"]["is_reversed"] == {"dbt": 1.0, "lower_bound": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "mismatch"),
+    [({"margin_bump": 0.01}, "margin_usd"), ({"extra_row": True}, "row count")],
+)
+def test_compare_totals_names_what_differs(tmp_path: Path, kwargs: dict, mismatch: str) -> None:
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        _facts(con, "dev_marts_core")
+        _facts(con, bench.LOWER_BOUND_SCHEMA, **kwargs)
+    check = bench.compare_totals(db)
+    assert not check["ok"]
+    assert mismatch in check["tables"]["fct_task_completions"]["mismatches"]
+    assert check["tables"]["fct_user_ltv"]["ok"]
+
+
+def test_compare_totals_flags_a_missing_table_and_column(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        _facts(con, "dev_marts_core")
+        _facts(con, bench.LOWER_BOUND_SCHEMA)
+        con.execute(f"drop table {bench.LOWER_BOUND_SCHEMA}.fct_user_ltv")
+        con.execute(f"alter table {bench.LOWER_BOUND_SCHEMA}.fct_offer_daily_performance add column extra int")
+    check = bench.compare_totals(db)
+    assert not check["ok"]
+    assert "lower bound table" in check["tables"]["fct_user_ltv"]["error"]
+    assert check["tables"]["fct_offer_daily_performance"]["columns_only_in_lower_bound"] == ["extra"]
