@@ -1,0 +1,127 @@
+-- Every raw.offer_tasks row, typed and cleaned, with its disposition: `staged` (the latest
+-- clean version of the task), `superseded` (an older version or an exact copy) or
+-- `quarantined` (breaks a rule of SOURCE_SYSTEM.md; `reason` names the first one).
+-- The one join: the parent offer's disposition, so no staged task points at an offer that
+-- is not staged (unknown_fk: no such offer in raw; parent_quarantined: the offer is bad).
+with
+
+source as (
+    select * from {{ source('offerwall', 'offer_tasks') }}
+),
+
+base_offerwall__offers as (
+    select * from {{ ref('base_offerwall__offers') }}
+),
+
+cleaned as (
+    select
+        -- ids
+        id as offer_task_id,
+        offer_id,
+
+        -- descriptive
+        position as task_position,
+        trim(title) as title,
+        {{ clean_code('task_type') }} as task_type,
+        {{ clean_code('status') }} as status,
+
+        -- amounts
+        reward_coins,
+        payout_cents,
+
+        -- timestamps
+        created_at,
+        updated_at,
+        _loaded_at as loaded_at
+    from source
+),
+
+offers as (
+    select
+        offer_id,
+        max(case when disposition = 'staged' then 1 else 0 end) = 1 as is_staged
+    from base_offerwall__offers
+    where offer_id is not null
+    group by 1
+),
+
+fingerprinted as (
+    select
+        cleaned.*,
+        offers.offer_id is not null as is_offer_known,
+        coalesce(offers.is_staged, false) as is_offer_staged,
+        {{ row_fingerprint([
+            'cleaned.offer_id', 'cleaned.task_position', 'cleaned.title', 'cleaned.task_type',
+            'cleaned.status', 'cleaned.reward_coins', 'cleaned.payout_cents', 'cleaned.created_at',
+        ]) }} as row_fingerprint
+    from cleaned
+    left join offers
+        on cleaned.offer_id = offers.offer_id
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by offer_task_id
+            order by updated_at desc, loaded_at desc, row_fingerprint
+        ) as version_rank,
+        min(row_fingerprint) over (partition by offer_task_id, updated_at, loaded_at)
+        <> max(row_fingerprint) over (partition by offer_task_id, updated_at, loaded_at) as is_conflicting,
+        row_number() over (
+            partition by offer_task_id, updated_at, loaded_at, row_fingerprint
+            order by row_fingerprint
+        ) as copy_number
+    from fingerprinted
+),
+
+checked as (
+    select
+        *,
+        {{ first_failed_rule([
+            ['null_key', 'offer_task_id is null or offer_id is null or created_at is null or updated_at is null'],
+            ['conflicting_duplicate', 'is_conflicting'],
+            ['unknown_status', "coalesce(status, '') not in ('active', 'disabled')"],
+            ['unknown_task_type', "coalesce(task_type, '') not in ('install', 'signup', 'level', 'purchase', 'deposit', 'survey', 'other')"],
+            ['null_amount', 'reward_coins is null or payout_cents is null'],
+            ['negative_amount', 'reward_coins < 0 or payout_cents < 0'],
+            ['absurd_amount', absurd_amount_condition('reward_coins', 'payout_cents')],
+            ['unknown_fk', 'not is_offer_known'],
+            ['parent_quarantined', 'not is_offer_staged'],
+        ]) }} as reason
+    from ranked
+),
+
+final as (
+    select
+        -- ids
+        {{ row_fingerprint(['offer_task_id', 'updated_at', 'loaded_at', 'row_fingerprint', 'copy_number']) }} as raw_row_key,
+        offer_task_id,
+        offer_id,
+
+        -- descriptive
+        task_position,
+        title,
+        task_type,
+        status,
+
+        -- amounts
+        reward_coins,
+        payout_cents,
+
+        -- disposition
+        case
+            when reason is not null then 'quarantined'
+            when version_rank = 1 then 'staged'
+            else 'superseded'
+        end as disposition,
+        reason,
+
+        -- timestamps
+        created_at,
+        updated_at,
+        loaded_at
+    from checked
+)
+
+select * from final

@@ -1,0 +1,101 @@
+-- Every raw.offers row, typed and cleaned, with its disposition: `staged` (the latest clean
+-- version of the offer), `superseded` (an older version or an exact copy) or `quarantined`
+-- (breaks a rule of SOURCE_SYSTEM.md; `reason` names the first one).
+with
+
+source as (
+    select * from {{ source('offerwall', 'offers') }}
+),
+
+cleaned as (
+    select
+        -- ids
+        id as offer_id,
+
+        -- descriptive
+        trim(name) as offer_name,
+        trim(advertiser) as advertiser,
+        {{ clean_code('provider') }} as provider,
+        {{ clean_code('category') }} as category,
+        {{ clean_code('status') }} as status,
+
+        -- JSON array text, as replicated
+        platforms as platforms_json,
+        countries as countries_json,
+
+        -- timestamps
+        created_at,
+        updated_at,
+        _loaded_at as loaded_at
+    from source
+),
+
+fingerprinted as (
+    select
+        *,
+        {{ row_fingerprint([
+            'offer_name', 'advertiser', 'provider', 'category', 'status',
+            'platforms_json', 'countries_json', 'created_at',
+        ]) }} as row_fingerprint
+    from cleaned
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by offer_id
+            order by updated_at desc, loaded_at desc, row_fingerprint
+        ) as version_rank,
+        min(row_fingerprint) over (partition by offer_id, updated_at, loaded_at)
+        <> max(row_fingerprint) over (partition by offer_id, updated_at, loaded_at) as is_conflicting,
+        row_number() over (
+            partition by offer_id, updated_at, loaded_at, row_fingerprint
+            order by row_fingerprint
+        ) as copy_number
+    from fingerprinted
+),
+
+checked as (
+    select
+        *,
+        {{ first_failed_rule([
+            ['null_key', 'offer_id is null or created_at is null or updated_at is null'],
+            ['conflicting_duplicate', 'is_conflicting'],
+            ['unknown_status', "coalesce(status, '') not in ('active', 'paused', 'ended')"],
+            ['malformed_json', 'not (' ~ is_json_text_array('platforms_json') ~ ' and ' ~ is_json_text_array('countries_json') ~ ')'],
+        ]) }} as reason
+    from ranked
+),
+
+final as (
+    select
+        -- ids
+        {{ row_fingerprint(['offer_id', 'updated_at', 'loaded_at', 'row_fingerprint', 'copy_number']) }} as raw_row_key,
+        offer_id,
+
+        -- descriptive
+        offer_name,
+        advertiser,
+        provider,
+        category,
+        status,
+        platforms_json,
+        countries_json,
+
+        -- disposition
+        case
+            when reason is not null then 'quarantined'
+            when version_rank = 1 then 'staged'
+            else 'superseded'
+        end as disposition,
+        reason,
+
+        -- timestamps
+        created_at,
+        updated_at,
+        loaded_at
+    from checked
+)
+
+select * from final

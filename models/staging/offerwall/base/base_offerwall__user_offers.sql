@@ -1,0 +1,164 @@
+-- Every raw.user_offers row, typed and cleaned, with its disposition: `staged` (the latest
+-- version of the completion: latest updated_at, then _loaded_at), `superseded` (an older
+-- version or an exact copy) or `quarantined` (breaks a rule of SOURCE_SYSTEM.md; `reason`
+-- names the first one). An id whose latest version is bad is not staged at all: its older
+-- versions are superseded, never promoted.
+-- Joins: the GDPR erasure list (user ids replaced before anything else sees them) and the
+-- parent task/offer dispositions (unknown_fk, parent_quarantined).
+with
+
+source as (
+    select * from {{ source('offerwall', 'user_offers') }}
+),
+
+base_offerwall__offer_tasks as (
+    select * from {{ ref('base_offerwall__offer_tasks') }}
+),
+
+base_offerwall__offers as (
+    select * from {{ ref('base_offerwall__offers') }}
+),
+
+stg_gdpr__erasure_requests as (
+    select * from {{ ref('stg_gdpr__erasure_requests') }}
+),
+
+cleaned as (
+    select
+        -- ids
+        source.id as completion_id,
+        coalesce(erasure.erased_user_id, trim(source.user_id)) as user_id,
+        source.offer_id,
+        source.offer_task_id,
+
+        -- status and context
+        {{ clean_code('source.status') }} as status,
+        {{ clean_code('source.country', 'upper') }} as country,
+        {{ clean_code('source.device_platform') }} as device_platform,
+        case when erasure.user_id is null then source.ip_hash end as ip_hash,
+        case when erasure.user_id is null then source.device_hash end as device_hash,
+
+        -- amounts
+        source.reward_coins,
+        source.payout_cents,
+
+        -- timestamps
+        source.started_at,
+        source.completed_at,
+        source.updated_at,
+        source._loaded_at as loaded_at
+    from source
+    left join stg_gdpr__erasure_requests as erasure
+        on trim(source.user_id) = erasure.user_id
+),
+
+tasks as (
+    select
+        offer_task_id,
+        max(case when disposition = 'staged' then offer_id end) as staged_offer_id,
+        max(offer_id) as any_offer_id,
+        max(case when disposition = 'staged' then 1 else 0 end) = 1 as is_staged
+    from base_offerwall__offer_tasks
+    where offer_task_id is not null
+    group by 1
+),
+
+offers as (
+    select
+        offer_id,
+        max(case when disposition = 'staged' then 1 else 0 end) = 1 as is_staged
+    from base_offerwall__offers
+    where offer_id is not null
+    group by 1
+),
+
+fingerprinted as (
+    select
+        cleaned.*,
+        tasks.offer_task_id is not null as is_task_known,
+        offers.offer_id is not null as is_offer_known,
+        coalesce(tasks.staged_offer_id, tasks.any_offer_id) as task_offer_id,
+        coalesce(tasks.is_staged, false) and coalesce(offers.is_staged, false) as is_parent_staged,
+        {{ row_fingerprint([
+            'cleaned.user_id', 'cleaned.offer_id', 'cleaned.offer_task_id', 'cleaned.status',
+            'cleaned.country', 'cleaned.device_platform', 'cleaned.ip_hash', 'cleaned.device_hash',
+            'cleaned.reward_coins', 'cleaned.payout_cents', 'cleaned.started_at', 'cleaned.completed_at',
+        ]) }} as row_fingerprint
+    from cleaned
+    left join tasks
+        on cleaned.offer_task_id = tasks.offer_task_id
+    left join offers
+        on cleaned.offer_id = offers.offer_id
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by completion_id
+            order by updated_at desc, loaded_at desc, row_fingerprint
+        ) as version_rank,
+        min(row_fingerprint) over (partition by completion_id, updated_at, loaded_at)
+        <> max(row_fingerprint) over (partition by completion_id, updated_at, loaded_at) as is_conflicting,
+        row_number() over (
+            partition by completion_id, updated_at, loaded_at, row_fingerprint
+            order by row_fingerprint
+        ) as copy_number
+    from fingerprinted
+),
+
+checked as (
+    select
+        *,
+        {{ first_failed_rule([
+            ['null_key', 'completion_id is null or user_id is null or offer_id is null or offer_task_id is null or completed_at is null or updated_at is null'],
+            ['conflicting_duplicate', 'is_conflicting'],
+            ['unknown_status', "coalesce(status, '') not in ('pending', 'credited', 'reversed', 'rejected')"],
+            ['null_amount', 'reward_coins is null or payout_cents is null'],
+            ['negative_amount', 'reward_coins < 0 or payout_cents < 0'],
+            ['absurd_amount', absurd_amount_condition('reward_coins', 'payout_cents')],
+            ['completed_before_started', 'completed_at < started_at'],
+            ['completed_in_future', 'completed_at > loaded_at'],
+            ['unknown_fk', 'not is_task_known or not is_offer_known or task_offer_id <> offer_id'],
+            ['parent_quarantined', 'not is_parent_staged'],
+        ]) }} as reason
+    from ranked
+),
+
+final as (
+    select
+        -- ids
+        {{ row_fingerprint(['completion_id', 'updated_at', 'loaded_at', 'row_fingerprint', 'copy_number']) }} as raw_row_key,
+        completion_id,
+        user_id,
+        offer_id,
+        offer_task_id,
+
+        -- status and context
+        status,
+        country,
+        device_platform,
+        ip_hash,
+        device_hash,
+
+        -- amounts
+        reward_coins,
+        payout_cents,
+
+        -- disposition
+        case
+            when reason is not null then 'quarantined'
+            when version_rank = 1 then 'staged'
+            else 'superseded'
+        end as disposition,
+        reason,
+
+        -- timestamps
+        started_at,
+        completed_at,
+        updated_at,
+        loaded_at
+    from checked
+)
+
+select * from final

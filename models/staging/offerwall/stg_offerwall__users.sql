@@ -1,0 +1,27 @@
+-- One row per user: the latest clean copy. Bad rows: stg_offerwall__users_quarantine.
+with
+
+base_offerwall__users as (
+    select * from {{ ref('base_offerwall__users') }}
+),
+
+final as (
+    select
+        -- ids
+        user_id,
+        referrer_user_id,
+
+        -- dimensions
+        country,
+        platform,
+        acquisition_channel,
+
+        -- timestamps
+        signed_up_at,
+        cast(signed_up_at as date) as signup_date,
+        loaded_at
+    from base_offerwall__users
+    where disposition = 'staged'
+)
+
+select * from final
