@@ -19,7 +19,7 @@ SEED ?= 42
 BAD_RATE ?= 0.01
 FRAUD_RATE ?= 0.03
 
-.PHONY: help install run test lint clean
+.PHONY: help install emulator run test lint clean
 
 help:
 	@echo "make run   - set up .venv, generate a source system, dbt build it on DuckDB, build the docs site"
@@ -32,6 +32,20 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 install: $(STAMP)
+
+# The BigQuery-API emulator (CI's stand-in for BigQuery) in its own venv: it pins its own duckdb
+# and sqlglot, which must not clash with the project's. Tests find it at .venv-emulator/bin/crucible.
+EMULATOR_VENV := .venv-emulator
+EMULATOR_STAMP := $(EMULATOR_VENV)/.installed
+CRUCIBLE_VERSION := 0.1.0a2
+
+$(EMULATOR_STAMP):
+	@test -x $(EMULATOR_VENV)/bin/python || $(PYTHON) -m venv $(EMULATOR_VENV)
+	$(EMULATOR_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(EMULATOR_VENV)/bin/python -m pip install --quiet 'crucible-emulator[server]==$(CRUCIBLE_VERSION)'
+	@touch $@
+
+emulator: $(EMULATOR_STAMP)
 
 run: install
 	rm -f "$(DUCKDB_PATH)" "$(DUCKDB_PATH).wal"
@@ -51,7 +65,7 @@ run: install
 lint: install
 	$(BIN)/sqlfluff lint models snapshots analyses macros tests/singular
 
-test: install
+test: install emulator
 	$(BIN)/pytest
 
 clean:

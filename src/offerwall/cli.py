@@ -85,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     bq.add_argument("--project", required=True, help="GCP project id")
     bq.add_argument("--dataset", required=True, help="target dataset, e.g. raw")
     bq.add_argument("--location", default=None, help="dataset location, e.g. EU or US")
-    bq.add_argument("--duckdb", default=None, help="export the raw tables of this DuckDB file to Parquet first")
+    # default "" (not None): only an explicit --duckdb re-exports into --parquet; with neither flag
+    # the loader exports $DUCKDB_PATH (or warehouse.duckdb).
+    bq.add_argument("--duckdb", default="", help="export the raw tables of this DuckDB file to Parquet first")
     bq.add_argument("--parquet", default=None, help="folder of <table>.parquet files to load")
 
     bench = sub.add_parser("bench", help="benchmark generation and dbt builds at several scales")

@@ -1,0 +1,260 @@
+"""`offerwall load-bigquery`: load the five raw tables into a BigQuery dataset.
+
+Each table is one BigQuery load job with the explicit schema from ``raw_io.RAW_TABLES`` and
+``WRITE_TRUNCATE``: the raw tables are full replicas, so a rerun replaces each table with the same
+rows (idempotent) and a failed job leaves the previous table untouched. The dataset is created when
+it is missing.
+
+Where the rows come from:
+- ``parquet_dir`` alone: the ``<table>.parquet`` files in that folder (e.g. from
+  ``offerwall generate --parquet DIR``);
+- ``duckdb_path`` (and no ``parquet_dir``): the raw schema of that DuckDB file, exported to Parquet in
+  a temporary folder first; with neither, ``$DUCKDB_PATH`` (default ``warehouse.duckdb``);
+- both: export the DuckDB file into ``parquet_dir``, then load it.
+
+Where it goes:
+- real BigQuery: Application Default Credentials (``gcloud auth application-default login``, a
+  service-account key in ``GOOGLE_APPLICATION_CREDENTIALS`` or Workload Identity), Parquet load jobs;
+- the local emulator, when ``BIGQUERY_EMULATOR_HOST`` is set (e.g. ``http://127.0.0.1:9070``):
+  anonymous credentials and that endpoint. The emulator only accepts CSV load jobs, so the same rows
+  are sent as CSV there (the one emulator-only switch; the schema and dispositions are the same).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import socket
+import tempfile
+import urllib.parse
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from offerwall import OfferwallError
+from offerwall.raw_io import RAW_TABLES, export_raw_parquet
+
+EMULATOR_ENV = "BIGQUERY_EMULATOR_HOST"
+# BigQuery type -> the Arrow type a Parquet file needs to load into it without conversion.
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "INT64": pa.int64(),
+    "STRING": pa.string(),
+    "TIMESTAMP": pa.timestamp("us", tz="UTC"),
+    "DATE": pa.date32(),
+    "NUMERIC": pa.decimal128(38, 9),
+    "FLOAT64": pa.float64(),
+    "BOOL": pa.bool_(),
+}
+# Bounded waits: a transient error is retried for a couple of minutes, then reported.
+API_TIMEOUT_SECONDS = 60.0
+API_RETRY_DEADLINE_SECONDS = 180.0
+LOAD_TIMEOUT_SECONDS = 1800.0
+CREDENTIALS_HELP = (
+    "no Google Cloud credentials found: run `gcloud auth application-default login`, "
+    "or set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file "
+    f"(or {EMULATOR_ENV} to use the local emulator)"
+)
+
+
+def emulator_host() -> str | None:
+    """The emulator endpoint from $BIGQUERY_EMULATOR_HOST (scheme added when missing), or None."""
+    host = os.environ.get(EMULATOR_ENV, "").strip()
+    if not host:
+        return None
+    return host if "://" in host else f"http://{host}"
+
+
+def bigquery_schema(table: str) -> list[Any]:
+    """The explicit BigQuery schema of one raw table (all columns NULLABLE, contract order)."""
+    from google.cloud import bigquery
+
+    return [bigquery.SchemaField(name, bq_type, mode="NULLABLE") for name, _, bq_type in RAW_TABLES[table]]
+
+
+def arrow_schema(table: str) -> pa.Schema:
+    return pa.schema([(name, ARROW_TYPES[bq_type]) for name, _, bq_type in RAW_TABLES[table]])
+
+
+def read_raw_parquet(path: Path, table: str) -> pa.Table:
+    """One raw table's Parquet file, checked against the contract and cast to the BigQuery types."""
+    if not path.is_file():
+        raise OfferwallError(f"missing {path}: expected one <table>.parquet per raw table")
+    data = pq.read_table(path)
+    expected = [name for name, _, _ in RAW_TABLES[table]]
+    if data.column_names != expected:
+        raise OfferwallError(
+            f"{path} has columns {data.column_names}, the raw contract says {expected}"
+        )
+    target = arrow_schema(table)
+    columns = []
+    for name, field in zip(expected, target, strict=True):
+        column = data.column(name)
+        if pa.types.is_timestamp(column.type) and column.type.tz is None:
+            # Raw timestamps are UTC wall-clock times: label them UTC, do not shift them.
+            column = column.cast(pa.timestamp("us")).cast(field.type)
+        try:
+            columns.append(column.cast(field.type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise OfferwallError(f"{path}: column {name} cannot be read as {field.type}: {exc}") from None
+    return pa.Table.from_arrays(columns, schema=target)
+
+
+def _csv_value(value: Any, column: str, table: str) -> str:
+    """One value in the CSV spelling BigQuery (and the emulator) load: NULL is an empty field."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        if "\n" in value or "\r" in value:
+            raise OfferwallError(f"{table}.{column} holds a line break, which a CSV load cannot carry")
+        return '"' + value.replace('"', '""') + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def to_csv_bytes(data: pa.Table, table: str) -> bytes:
+    """The table as headerless CSV (strings always quoted, so '' and NULL stay apart)."""
+    columns = data.column_names
+    values = [data.column(c).to_pylist() for c in columns]
+    out = io.StringIO()
+    for row in zip(*values, strict=True):
+        out.write(",".join(_csv_value(v, c, table) for v, c in zip(row, columns, strict=True)))
+        out.write("\n")
+    return out.getvalue().encode("utf-8")
+
+
+def to_parquet_bytes(data: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(data, sink, compression="zstd")
+    return sink.getvalue()
+
+
+def make_client(project: str, location: str | None) -> Any:
+    """A BigQuery client: the emulator when $BIGQUERY_EMULATOR_HOST is set, else real GCP (ADC)."""
+    from google.cloud import bigquery
+
+    host = emulator_host()
+    if host:
+        from google.auth.credentials import AnonymousCredentials
+
+        _check_reachable(host)
+
+        return bigquery.Client(
+            project=project,
+            location=location,
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": host},
+        )
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+
+    try:
+        credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/bigquery"])
+    except DefaultCredentialsError:
+        raise OfferwallError(CREDENTIALS_HELP) from None
+    return bigquery.Client(project=project, location=location, credentials=credentials)
+
+
+def _check_reachable(url: str, timeout: float = 5.0) -> None:
+    """Fail at once (not after the client's minutes of retries) when nothing listens at `url`."""
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise OfferwallError(f"cannot reach {url} ({EMULATOR_ENV}): {_one_line(exc)}") from None
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def _resolve_parquet(duckdb_path: str | None, parquet_dir: str | None, scratch: Path) -> Path:
+    if duckdb_path:
+        out = Path(parquet_dir) if parquet_dir else scratch
+        export_raw_parquet(duckdb_path, out)
+        return out
+    if parquet_dir:
+        folder = Path(parquet_dir)
+        if not folder.is_dir():
+            raise OfferwallError(f"Parquet folder not found: {folder}")
+        return folder
+    default = os.environ.get("DUCKDB_PATH", "warehouse.duckdb")
+    export_raw_parquet(default, scratch)
+    return scratch
+
+
+def load_bigquery(
+    project: str,
+    dataset: str,
+    location: str | None = None,
+    duckdb_path: str | None = None,
+    parquet_dir: str | None = None,
+) -> dict[str, int]:
+    """Load every raw table into `project.dataset`; return {table: rows now in BigQuery}."""
+    from google.api_core import exceptions as gexc
+    from google.cloud import bigquery
+
+    use_csv = emulator_host() is not None
+    retry = bigquery.DEFAULT_RETRY.with_deadline(API_RETRY_DEADLINE_SECONDS)
+    with tempfile.TemporaryDirectory(prefix="offerwall-bq-") as scratch:
+        folder = _resolve_parquet(duckdb_path, parquet_dir, Path(scratch))
+        tables = {t: read_raw_parquet(folder / f"{t}.parquet", t) for t in RAW_TABLES}
+
+        client = make_client(project, location)
+        try:
+            ds = bigquery.Dataset(f"{project}.{dataset}")
+            if location:
+                ds.location = location
+            ds.description = "Replica of the offerwall OLTP tables, loaded by `offerwall load-bigquery`."
+            client.create_dataset(ds, exists_ok=True, retry=retry, timeout=API_TIMEOUT_SECONDS)
+
+            counts: dict[str, int] = {}
+            for table, data in tables.items():
+                config = bigquery.LoadJobConfig(
+                    schema=bigquery_schema(table),
+                    source_format=(
+                        bigquery.SourceFormat.CSV if use_csv else bigquery.SourceFormat.PARQUET
+                    ),
+                    write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+                    create_disposition=bigquery.CreateDisposition.CREATE_IF_NEEDED,
+                )
+                payload = to_csv_bytes(data, table) if use_csv else to_parquet_bytes(data)
+                job = client.load_table_from_file(
+                    io.BytesIO(payload),
+                    f"{project}.{dataset}.{table}",
+                    job_config=config,
+                    location=location,
+                    rewind=True,
+                    timeout=LOAD_TIMEOUT_SECONDS,
+                )
+                job.result(retry=retry, timeout=LOAD_TIMEOUT_SECONDS)
+                loaded = client.get_table(
+                    f"{project}.{dataset}.{table}", retry=retry, timeout=API_TIMEOUT_SECONDS
+                ).num_rows
+                if loaded != data.num_rows:
+                    raise OfferwallError(
+                        f"{dataset}.{table}: loaded {loaded} rows, the source has {data.num_rows}"
+                    )
+                counts[table] = int(loaded)
+        except gexc.GoogleAPIError as exc:
+            raise OfferwallError(f"BigQuery refused the load: {_one_line(exc)}") from None
+        except OSError as exc:  # connection refused, DNS, ...
+            where = emulator_host() or "BigQuery"
+            raise OfferwallError(f"cannot reach {where}: {_one_line(exc)}") from None
+        finally:
+            client.close()
+    for table, rows in counts.items():
+        print(f"loaded {project}.{dataset}.{table}: {rows} rows")
+    return counts
