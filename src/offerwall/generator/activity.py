@@ -10,7 +10,7 @@ import numpy as np
 
 from offerwall.generator._util import NEVER, US_PER_DAY, US_PER_MINUTE, US_PER_SECOND, group_positions, mix64
 from offerwall.generator.catalog import (
-    COUNTRIES, HOLD_MEDIAN_DAYS, T_DEPOSIT, T_PURCHASE,
+    COUNTRIES, HOLD_MEDIAN_DAYS, T_DEPOSIT, T_PURCHASE, VALUABLE_TYPES,
 )
 from offerwall.generator.population import (
     DOW_WEIGHTS, F_BOT, F_CHARGEBACK, F_FARM, F_HOPPER, F_NONE, F_VELOCITY, HOUR_WEIGHTS,
@@ -87,7 +87,7 @@ def _starts(rng: np.random.Generator, users: dict, t0: int, t1: int) -> tuple[np
             day_start = (sday + d) * US_PER_DAY
             active = mix64(users["user_idx"][vel].astype(np.uint64) * np.uint64(64) + np.uint64(d), 99) % np.uint64(100)
             on = (active < np.uint64(40)) | (d == 0)
-            n = np.where(on, rng.poisson(16, len(vel)), 0)
+            n = np.where(on, rng.poisson(20, len(vel)), 0)
             w = np.repeat(vel, n)
             tt = np.repeat(np.maximum(day_start, users["signup_at"][vel]), n)
             tt = tt + (rng.random(len(w)) * (np.repeat(day_start, n) + US_PER_DAY - tt)).astype(np.int64)
@@ -158,9 +158,11 @@ def simulate_window(rng: np.random.Generator, users: dict, cat: Catalog, t0: int
     ttype = cat.tasks["task_type_code"][task_idx]
     fr = fraud[start_no]
     bot = is_bot[start_no]
-    step = rng.lognormal(0.0, 0.9, len(task_idx)) * cat.tasks["step_median_us"][task_idx]
-    step = np.where(bot, rng.uniform(3, 20, len(task_idx)) * US_PER_SECOND, step)
-    step = np.maximum(step, 20 * US_PER_SECOND * ~bot).astype(np.int64)
+    step = rng.lognormal(0.0, 0.8, len(task_idx)) * cat.tasks["step_median_us"][task_idx]
+    # a real person needs minutes for anything valuable; velocity grinders chain quick tasks
+    floor = np.where(np.isin(ttype, VALUABLE_TYPES), 3 * US_PER_MINUTE, 20 * US_PER_SECOND)
+    step = np.maximum(np.where(fr == F_VELOCITY, step * 0.1, step), floor)
+    step = np.where(bot, rng.uniform(2, 8, len(task_idx)) * US_PER_SECOND, step).astype(np.int64)
     cum = np.cumsum(step)
     first = np.cumsum(depth) - depth
     cum = cum - np.repeat(cum[first] - step[first], depth)
@@ -186,7 +188,7 @@ def simulate_window(rng: np.random.Generator, users: dict, cat: Catalog, t0: int
     country = np.where(abroad, travel, country)
     hop = fr == F_HOPPER
     n_hop = np.maximum(users["hop_countries"][uidx], 1)
-    country = np.where(hop, (country + 7 * rng.integers(0, 1 << 30, n) % n_hop) % len(COUNTRIES), country)
+    country = np.where(hop, (country + 7 * (rng.integers(0, 1 << 30, n) % n_hop)) % len(COUNTRIES), country)
     salt = seed * 7919
     uu = uidx.astype(np.uint64)
     dev2 = users["has_device2"][uidx] & (rng.random(n) < 0.3)
@@ -209,12 +211,12 @@ def simulate_window(rng: np.random.Generator, users: dict, cat: Catalog, t0: int
     hold = (hold_days * US_PER_DAY).astype(np.int64)
     rej_delay = (rng.lognormal(np.log(1.5), 0.7, n) * US_PER_DAY).astype(np.int64)
     valuable_buy = (ttype == T_PURCHASE) | (ttype == T_DEPOSIT)
-    p_rev = np.where(fr == F_CHARGEBACK, 0.68, np.where(valuable_buy, 0.07, 0.03))
+    p_rev = np.where(fr == F_CHARGEBACK, 0.8, np.where(valuable_buy, 0.07, 0.03))
     p_rev = np.where((fr >= 0) & (fr != F_CHARGEBACK), 0.06, p_rev)
     reversed_ = ~rejected & (rng.random(n) < p_rev)
     rev_days = np.where(
         fr == F_CHARGEBACK,
-        rng.uniform(5, 40, n),
+        5.0 + np.minimum(rng.exponential(7.0, n), 35.0),
         np.where(rng.random(n) < 0.55, rng.uniform(1, 30, n), rng.uniform(30, CHARGEBACK_WINDOW_DAYS - 0.01, n)),
     )
     e1 = completed + np.where(rejected, rej_delay, hold)
@@ -224,6 +226,8 @@ def simulate_window(rng: np.random.Generator, users: dict, cat: Catalog, t0: int
     late = rng.random((3, n)) < 0.04
     lags = np.where(late, (rng.uniform(1, 12, (3, n)) * US_PER_DAY).astype(np.int64), lags)
 
+    # a reversed completion's credited row always reaches the replica before the reversal
+    lags[1] = np.where(reversed_, np.minimum(lags[1], (e2 - e1) // 2), lags[1])
     order = np.lexsort((task_id, uidx, completed))
     cols = {
         "user_idx": uidx,

@@ -94,8 +94,8 @@ def build_users(rng: np.random.Generator, n: int, first_idx: int, t0: int, t1: i
     tau = rng.lognormal(np.log(9.0), 0.8, n)
     starts = np.minimum(starts, 2.5 * tau)  # legit users: a few completions per active day at most
     retained = np.where(rng.random(n) < 0.3, starts * rng.uniform(0.005, 0.03, n), 0.0)
-    fraud_starts = rng.uniform(8, 22, n)
-    fraud_tau = rng.uniform(4, 14, n)
+    fraud_starts = rng.uniform(12, 30, n)
+    fraud_tau = rng.uniform(2, 8, n)
     is_f = fr >= 0
     starts = np.where(is_f, fraud_starts, starts)
     tau = np.where(is_f, fraud_tau, tau)
