@@ -59,38 +59,23 @@ fingerprinted as (
         on cleaned.offer_id = offers.offer_id
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by offer_task_id
-            order by updated_at desc, loaded_at desc, row_fingerprint
-        ) as version_rank,
-        min(row_fingerprint) over (partition by offer_task_id, updated_at, loaded_at)
-        <> max(row_fingerprint) over (partition by offer_task_id, updated_at, loaded_at) as is_conflicting,
-        row_number() over (
-            partition by offer_task_id, updated_at, loaded_at, row_fingerprint
-            order by row_fingerprint
-        ) as copy_number
-    from fingerprinted
-),
-
-checked as (
-    select
-        *,
-        {{ first_failed_rule([
-            ['null_key', 'offer_task_id is null or offer_id is null or created_at is null or updated_at is null'],
-            ['conflicting_duplicate', 'is_conflicting'],
-            ['unknown_status', "coalesce(status, '') not in ('active', 'disabled')"],
-            ['unknown_task_type', "coalesce(task_type, '') not in ('install', 'signup', 'level', 'purchase', 'deposit', 'survey', 'other')"],
-            ['null_amount', 'reward_coins is null or payout_cents is null'],
-            ['negative_amount', 'reward_coins < 0 or payout_cents < 0'],
-            ['absurd_amount', absurd_amount_condition('reward_coins', 'payout_cents')],
-            ['unknown_fk', 'not is_offer_known'],
-            ['parent_quarantined', 'not is_offer_staged'],
-        ]) }} as reason
-    from ranked
-),
+{{ disposition_ctes(
+    relation='fingerprinted',
+    entity_key='offer_task_id',
+    version_columns=['updated_at', 'loaded_at'],
+    own_rules=[
+        ['null_key', 'offer_task_id is null or offer_id is null or created_at is null or updated_at is null'],
+        ['unknown_status', "coalesce(status, '') not in ('active', 'disabled')"],
+        ['unknown_task_type', "coalesce(task_type, '') not in ('install', 'signup', 'level', 'purchase', 'deposit', 'survey', 'other')"],
+        ['null_amount', 'reward_coins is null or payout_cents is null'],
+        ['negative_amount', 'reward_coins < 0 or payout_cents < 0'],
+        ['absurd_amount', absurd_amount_condition('reward_coins', 'payout_cents')],
+        ['unknown_fk', 'not is_offer_known'],
+    ],
+    parent_rules=[
+        ['parent_quarantined', 'not is_offer_staged'],
+    ],
+) }},
 
 final as (
     select
@@ -110,18 +95,14 @@ final as (
         payout_cents,
 
         -- disposition
-        case
-            when reason is not null then 'quarantined'
-            when version_rank = 1 then 'staged'
-            else 'superseded'
-        end as disposition,
+        disposition,
         reason,
 
         -- timestamps
         created_at,
         updated_at,
         loaded_at
-    from checked
+    from dispositioned
 )
 
 select * from final

@@ -40,33 +40,16 @@ fingerprinted as (
     from cleaned
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by offer_id
-            order by updated_at desc, loaded_at desc, row_fingerprint
-        ) as version_rank,
-        min(row_fingerprint) over (partition by offer_id, updated_at, loaded_at)
-        <> max(row_fingerprint) over (partition by offer_id, updated_at, loaded_at) as is_conflicting,
-        row_number() over (
-            partition by offer_id, updated_at, loaded_at, row_fingerprint
-            order by row_fingerprint
-        ) as copy_number
-    from fingerprinted
-),
-
-checked as (
-    select
-        *,
-        {{ first_failed_rule([
-            ['null_key', 'offer_id is null or created_at is null or updated_at is null'],
-            ['conflicting_duplicate', 'is_conflicting'],
-            ['unknown_status', "coalesce(status, '') not in ('active', 'paused', 'ended')"],
-            ['malformed_json', 'not (' ~ is_json_text_array('platforms_json') ~ ' and ' ~ is_json_text_array('countries_json') ~ ')'],
-        ]) }} as reason
-    from ranked
-),
+{{ disposition_ctes(
+    relation='fingerprinted',
+    entity_key='offer_id',
+    version_columns=['updated_at', 'loaded_at'],
+    own_rules=[
+        ['null_key', 'offer_id is null or created_at is null or updated_at is null'],
+        ['unknown_status', "coalesce(status, '') not in ('active', 'paused', 'ended')"],
+        ['malformed_json', 'not (' ~ is_json_text_array('platforms_json') ~ ' and ' ~ is_json_text_array('countries_json') ~ ')'],
+    ],
+) }},
 
 final as (
     select
@@ -84,18 +67,14 @@ final as (
         countries_json,
 
         -- disposition
-        case
-            when reason is not null then 'quarantined'
-            when version_rank = 1 then 'staged'
-            else 'superseded'
-        end as disposition,
+        disposition,
         reason,
 
         -- timestamps
         created_at,
         updated_at,
         loaded_at
-    from checked
+    from dispositioned
 )
 
 select * from final

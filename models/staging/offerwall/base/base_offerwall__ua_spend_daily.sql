@@ -31,34 +31,18 @@ fingerprinted as (
     from cleaned
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by grain_key
-            order by loaded_at desc, row_fingerprint
-        ) as version_rank,
-        min(row_fingerprint) over (partition by grain_key, loaded_at)
-        <> max(row_fingerprint) over (partition by grain_key, loaded_at) as is_conflicting,
-        row_number() over (
-            partition by grain_key, loaded_at, row_fingerprint
-            order by row_fingerprint
-        ) as copy_number
-    from fingerprinted
-),
-
-checked as (
-    select
-        *,
-        {{ first_failed_rule([
-            ['null_key', 'spend_date is null or channel is null or country is null or platform is null'],
-            ['conflicting_duplicate', 'is_conflicting'],
-            ['null_amount', 'spend_usd is null'],
-            ['negative_amount', 'spend_usd < 0'],
-            ['spend_in_future', 'spend_date > cast(loaded_at as date)'],
-        ]) }} as reason
-    from ranked
-),
+{{ disposition_ctes(
+    relation='fingerprinted',
+    entity_key='grain_key',
+    version_columns=['loaded_at'],
+    own_rules=[
+        ['null_key', 'spend_date is null or channel is null or country is null or platform is null'],
+        ['null_amount', 'spend_usd is null'],
+        ['negative_amount', 'spend_usd < 0'],
+        ['absurd_amount', 'spend_usd > ' ~ var('max_daily_spend_usd')],
+        ['spend_in_future', 'spend_date > cast(loaded_at as date)'],
+    ],
+) }},
 
 final as (
     select
@@ -76,16 +60,12 @@ final as (
         spend_usd,
 
         -- disposition
-        case
-            when reason is not null then 'quarantined'
-            when version_rank = 1 then 'staged'
-            else 'superseded'
-        end as disposition,
+        disposition,
         reason,
 
         -- timestamps
         loaded_at
-    from checked
+    from dispositioned
 )
 
 select * from final

@@ -4,7 +4,9 @@
 -- names the first one). An id whose latest version is bad is not staged at all: its older
 -- versions are superseded, never promoted.
 -- Joins: the GDPR erasure list (user ids replaced before anything else sees them) and the
--- parent task/offer dispositions (unknown_fk, parent_quarantined).
+-- parents: unknown_fk when the user, task or offer is not in the replica at all (or the task
+-- belongs to another offer); parent_quarantined when the task or offer exists but is bad
+-- (a completion of a user whose users row is bad stays: dim_users keeps such users).
 with
 
 source as (
@@ -17,6 +19,10 @@ base_offerwall__offer_tasks as (
 
 base_offerwall__offers as (
     select * from {{ ref('base_offerwall__offers') }}
+),
+
+base_offerwall__users as (
+    select * from {{ ref('base_offerwall__users') }}
 ),
 
 stg_gdpr__erasure_requests as (
@@ -56,7 +62,6 @@ tasks as (
     select
         offer_task_id,
         max(case when disposition = 'staged' then offer_id end) as staged_offer_id,
-        max(offer_id) as any_offer_id,
         max(case when disposition = 'staged' then 1 else 0 end) = 1 as is_staged
     from base_offerwall__offer_tasks
     where offer_task_id is not null
@@ -72,13 +77,21 @@ offers as (
     group by 1
 ),
 
+users as (
+    select distinct user_id
+    from base_offerwall__users
+    where user_id is not null
+),
+
 fingerprinted as (
     select
         cleaned.*,
+        users.user_id is not null as is_user_known,
         tasks.offer_task_id is not null as is_task_known,
         offers.offer_id is not null as is_offer_known,
-        coalesce(tasks.staged_offer_id, tasks.any_offer_id) as task_offer_id,
-        coalesce(tasks.is_staged, false) and coalesce(offers.is_staged, false) as is_parent_staged,
+        tasks.staged_offer_id as task_offer_id,
+        coalesce(tasks.is_staged, false) as is_task_staged,
+        coalesce(offers.is_staged, false) as is_offer_staged,
         {{ row_fingerprint([
             'cleaned.user_id', 'cleaned.offer_id', 'cleaned.offer_task_id', 'cleaned.status',
             'cleaned.country', 'cleaned.device_platform', 'cleaned.ip_hash', 'cleaned.device_hash',
@@ -89,41 +102,29 @@ fingerprinted as (
         on cleaned.offer_task_id = tasks.offer_task_id
     left join offers
         on cleaned.offer_id = offers.offer_id
+    left join users
+        on cleaned.user_id = users.user_id
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by completion_id
-            order by updated_at desc, loaded_at desc, row_fingerprint
-        ) as version_rank,
-        min(row_fingerprint) over (partition by completion_id, updated_at, loaded_at)
-        <> max(row_fingerprint) over (partition by completion_id, updated_at, loaded_at) as is_conflicting,
-        row_number() over (
-            partition by completion_id, updated_at, loaded_at, row_fingerprint
-            order by row_fingerprint
-        ) as copy_number
-    from fingerprinted
-),
-
-checked as (
-    select
-        *,
-        {{ first_failed_rule([
-            ['null_key', 'completion_id is null or user_id is null or offer_id is null or offer_task_id is null or completed_at is null or updated_at is null'],
-            ['conflicting_duplicate', 'is_conflicting'],
-            ['unknown_status', "coalesce(status, '') not in ('pending', 'credited', 'reversed', 'rejected')"],
-            ['null_amount', 'reward_coins is null or payout_cents is null'],
-            ['negative_amount', 'reward_coins < 0 or payout_cents < 0'],
-            ['absurd_amount', absurd_amount_condition('reward_coins', 'payout_cents')],
-            ['completed_before_started', 'completed_at < started_at'],
-            ['completed_in_future', 'completed_at > loaded_at'],
-            ['unknown_fk', 'not is_task_known or not is_offer_known or task_offer_id <> offer_id'],
-            ['parent_quarantined', 'not is_parent_staged'],
-        ]) }} as reason
-    from ranked
-),
+{{ disposition_ctes(
+    relation='fingerprinted',
+    entity_key='completion_id',
+    version_columns=['updated_at', 'loaded_at'],
+    own_rules=[
+        ['null_key', 'completion_id is null or user_id is null or offer_id is null or offer_task_id is null or completed_at is null or updated_at is null'],
+        ['unknown_status', "coalesce(status, '') not in ('pending', 'credited', 'reversed', 'rejected')"],
+        ['null_amount', 'reward_coins is null or payout_cents is null'],
+        ['negative_amount', 'reward_coins < 0 or payout_cents < 0'],
+        ['absurd_amount', absurd_amount_condition('reward_coins', 'payout_cents')],
+        ['completed_before_started', 'completed_at < started_at'],
+        ['completed_in_future', 'completed_at > loaded_at'],
+        ['unknown_fk', 'not is_user_known or not is_task_known or not is_offer_known'],
+    ],
+    parent_rules=[
+        ['parent_quarantined', 'not is_task_staged or not is_offer_staged'],
+        ['unknown_fk', 'task_offer_id <> offer_id'],
+    ],
+) }},
 
 final as (
     select
@@ -146,11 +147,7 @@ final as (
         payout_cents,
 
         -- disposition
-        case
-            when reason is not null then 'quarantined'
-            when version_rank = 1 then 'staged'
-            else 'superseded'
-        end as disposition,
+        disposition,
         reason,
 
         -- timestamps
@@ -158,7 +155,7 @@ final as (
         completed_at,
         updated_at,
         loaded_at
-    from checked
+    from dispositioned
 )
 
 select * from final

@@ -1,7 +1,7 @@
 -- Every raw.users row, typed and cleaned, with its disposition: `staged` (the latest copy of
 -- the user, by _loaded_at), `superseded` (an older or identical copy) or `quarantined`
 -- (`reason` names the rule it breaks). GDPR: erased users get their surrogate id here, for
--- themselves and as a referrer.
+-- themselves and as a referrer. The one join: a referrer must be a user of the replica.
 with
 
 source as (
@@ -33,41 +33,35 @@ cleaned as (
         on trim(source.referrer_user_id) = erased_referrer.user_id
 ),
 
+known_users as (
+    select distinct user_id
+    from cleaned
+    where user_id is not null
+),
+
 fingerprinted as (
     select
-        *,
+        cleaned.*,
+        cleaned.referrer_user_id is null or referrers.user_id is not null as is_referrer_known,
         {{ row_fingerprint([
-            'referrer_user_id', 'country', 'platform', 'acquisition_channel', 'signed_up_at',
+            'cleaned.referrer_user_id', 'cleaned.country', 'cleaned.platform',
+            'cleaned.acquisition_channel', 'cleaned.signed_up_at',
         ]) }} as row_fingerprint
     from cleaned
+    left join known_users as referrers
+        on cleaned.referrer_user_id = referrers.user_id
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by user_id
-            order by loaded_at desc, row_fingerprint
-        ) as version_rank,
-        min(row_fingerprint) over (partition by user_id, loaded_at)
-        <> max(row_fingerprint) over (partition by user_id, loaded_at) as is_conflicting,
-        row_number() over (
-            partition by user_id, loaded_at, row_fingerprint
-            order by row_fingerprint
-        ) as copy_number
-    from fingerprinted
-),
-
-checked as (
-    select
-        *,
-        {{ first_failed_rule([
-            ['null_key', "user_id is null or user_id = '' or signed_up_at is null"],
-            ['conflicting_duplicate', 'is_conflicting'],
-            ['signed_up_in_future', 'signed_up_at > loaded_at'],
-        ]) }} as reason
-    from ranked
-),
+{{ disposition_ctes(
+    relation='fingerprinted',
+    entity_key='user_id',
+    version_columns=['loaded_at'],
+    own_rules=[
+        ['null_key', "user_id is null or user_id = '' or signed_up_at is null"],
+        ['signed_up_in_future', 'signed_up_at > loaded_at'],
+        ['unknown_fk', 'not is_referrer_known'],
+    ],
+) }},
 
 final as (
     select
@@ -82,17 +76,13 @@ final as (
         acquisition_channel,
 
         -- disposition
-        case
-            when reason is not null then 'quarantined'
-            when version_rank = 1 then 'staged'
-            else 'superseded'
-        end as disposition,
+        disposition,
         reason,
 
         -- timestamps
         signed_up_at,
         loaded_at
-    from checked
+    from dispositioned
 )
 
 select * from final
