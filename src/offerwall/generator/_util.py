@@ -13,8 +13,6 @@ US_PER_HOUR = 60 * US_PER_MINUTE
 US_PER_DAY = 24 * US_PER_HOUR
 NEVER = np.iinfo(np.int64).max  # "no such event" on int64 microsecond time axes
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-_SHIFTS = np.arange(60, -4, -4, dtype=np.uint64)
 
 
 def mix64(x: np.ndarray | int, salt: int = 0) -> np.ndarray:
@@ -31,18 +29,28 @@ def hash_uniform(x: np.ndarray, salt: int) -> np.ndarray:
     return (mix64(x, salt) >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
 
 
+def _hex_lut() -> np.ndarray:
+    """Two bytes (as a little-endian uint16) -> their four hex characters (as a uint32)."""
+    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8).astype(np.uint32)
+    pair = np.arange(65536, dtype=np.uint32)
+    b0, b1 = pair & 255, pair >> 8
+    return digits[b0 >> 4] | digits[b0 & 15] << 8 | digits[b1 >> 4] << 16 | digits[b1 & 15] << 24
+
+
+_HEX_LUT = _hex_lut()
+
+
 def hex_strings(values: np.ndarray, width: int = 16, prefix: str = "") -> pa.Array:
-    """uint64 -> fixed-width lowercase hex strings (Arrow), without a Python loop per value."""
-    v = np.asarray(values, dtype=np.uint64)
-    shifts = _SHIFTS[16 - width:]
-    nib = ((v[:, None] >> shifts[None, :]) & np.uint64(15)).astype(np.intp)
-    chars = _HEX[nib]
+    """uint64 -> lowercase hex strings (Arrow) of `width` (multiple of 4, <= 16) characters, vectorised."""
+    v = np.ascontiguousarray(np.asarray(values, dtype=np.uint64).astype(">u8"))
+    quads = v.view(np.uint16).reshape(-1, 4)[:, 4 - width // 4:]
+    chars = _HEX_LUT[quads].view(np.uint8).reshape(len(v), width)
     if prefix:
         pre = np.frombuffer(prefix.encode(), dtype=np.uint8)
         chars = np.hstack([np.broadcast_to(pre, (len(v), len(pre))), chars])
     n, w = chars.shape
-    buf = pa.py_buffer(np.ascontiguousarray(chars).tobytes())
-    offsets = pa.py_buffer((np.arange(n + 1, dtype=np.int32) * w).tobytes())
+    buf = pa.py_buffer(np.ascontiguousarray(chars))
+    offsets = pa.py_buffer(np.arange(0, (n + 1) * w, w, dtype=np.int32))
     return pa.Array.from_buffers(pa.string(), n, [None, offsets, buf])
 
 

@@ -12,6 +12,7 @@ from offerwall.generator.catalog import COUNTRIES, PLATFORMS
 STATUSES = np.array(["pending", "credited", "rejected", "reversed"])
 S_PENDING, S_CREDITED, S_REJECTED, S_REVERSED = range(4)
 UNKNOWN_STATUSES = np.array(["approved", "on_hold", "cancelled", "error", "unknown"])
+STATUS_POOL = pa.array(np.concatenate([STATUSES, UNKNOWN_STATUSES]).tolist(), pa.string())
 BAD_KINDS_USER_OFFERS = np.array([
     "null_key", "unknown_fk", "negative_amount", "absurd_amount", "completed_before_started",
     "completed_in_future", "unknown_status", "conflicting_duplicate",
@@ -88,7 +89,7 @@ def user_offer_rows(rng: np.random.Generator, comp: dict, ids: np.ndarray, idx: 
     updated = np.choose(ev, [comp["completed_at"][idx], comp["e1"][idx], comp["e2"][idx]]) if n else idx
     loaded = np.choose(ev, [comp["l0"][idx], comp["l1"][idx], comp["l2"][idx]]) if n else idx
     status = np.select([ev == 0, (ev == 1) & c["rejected"], ev == 1], [S_PENDING, S_REJECTED, S_CREDITED], S_REVERSED)
-    status_text = STATUSES[status].astype(object)
+    status_text = status.astype(np.int32)  # code into STATUS_POOL
     user_null = np.zeros(n, dtype=bool)
     user_unknown = np.zeros(n, dtype=bool)
     task_null = np.zeros(n, dtype=bool)
@@ -120,7 +121,7 @@ def user_offer_rows(rng: np.random.Generator, comp: dict, ids: np.ndarray, idx: 
         r = k("completed_in_future")
         completed[r] = loaded[r] + (rng.uniform(1, 30, len(r)) * US_PER_DAY).astype(np.int64)
         r = k("unknown_status")
-        status_text[r] = UNKNOWN_STATUSES[rng.integers(0, len(UNKNOWN_STATUSES), len(r))]
+        status_text[r] = len(STATUSES) + rng.integers(0, len(UNKNOWN_STATUSES), len(r))
         extra = k("conflicting_duplicate")
         labels = {"row_id": rid[bad], "kind": BAD_KINDS_USER_OFFERS[kind].astype(object)}
         # a bad row's started_at can't also be "unknown" for the started/completed kinds
@@ -151,7 +152,7 @@ def user_offer_rows(rng: np.random.Generator, comp: dict, ids: np.ndarray, idx: 
         "user_id": user_id,
         "offer_id": pa.array(c["offer_id"], pa.int64()),
         "offer_task_id": pa.array(task_id, pa.int64(), mask=task_null),
-        "status": pa.array(status_text, pa.string()),
+        "status": STATUS_POOL.take(pa.array(status_text)),
         "reward_coins": pa.array(reward, pa.int64()),
         "payout_cents": pa.array(payout, pa.int64()),
         "started_at": ts_array(started, started_null),

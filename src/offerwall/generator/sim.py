@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
+import queue
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -80,6 +81,39 @@ def _create_from(con: duckdb.DuckDBPyConnection, target: str, table: pa.Table) -
         con.execute(f"create or replace table {target} as select * from _chunk")
     finally:
         con.unregister("_chunk")
+
+
+class _Writer:
+    """Inserts Arrow tables into DuckDB on a background thread, in order, while numpy builds the next batch."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self.queue: queue.Queue = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            if self.error is None:
+                try:
+                    _insert(self.con, *item)
+                except BaseException as exc:  # re-raised by close() on the caller's thread
+                    self.error = exc
+
+    def insert(self, target: str, table: pa.Table, select: str = "*") -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put((target, table, select))
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 def _read(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.ndarray]:
@@ -275,23 +309,23 @@ _OPEN_COLS = ["id", "user_idx", "offer_id", "offer_task_id", "task_type_code", "
               "country_code", "platform_code", "ip", "device"]
 
 
-def _emit(con, rng, comp: dict, ids: np.ndarray, c_prev: int, c_now: int, user_pool: pa.Array, bad_rate: float,
+def _emit(put, rng, comp: dict, ids: np.ndarray, c_prev: int, c_now: int, user_pool: pa.Array, bad_rate: float,
           seed: int) -> tuple[int, dict]:
     idx, ev = replica_events(comp, ids, c_prev, c_now)
     table, labels = user_offer_rows(rng, comp, ids, idx, ev, user_pool, bad_rate, seed, c_now)
     if table.num_rows:
-        _insert(con, f"{RAW_SCHEMA}.user_offers", table)
+        put(f"{RAW_SCHEMA}.user_offers", table)
     return table.num_rows, {"table_name": "user_offers", "row_id": labels["row_id"], "kind": labels["kind"]}
 
 
-def _keep_state(con, comp: dict, ids: np.ndarray, c_now: int) -> None:
+def _keep_state(put, comp: dict, ids: np.ndarray, c_now: int) -> None:
     """Remember open completions (rows not yet replicated) and every credit (time, planned reversal)."""
     comp = dict(comp, id=ids)
     open_ = still_open(comp, c_now)
     if open_.any():
-        _insert(con, f"{SIM_SCHEMA}.open_completions", _arrow({k: comp[k][open_] for k in _OPEN_COLS}))
+        put(f"{SIM_SCHEMA}.open_completions", _arrow({k: comp[k][open_] for k in _OPEN_COLS}))
     cred = ~comp["rejected"]
-    _insert(con, f"{SIM_SCHEMA}.credits", pa.table({
+    put(f"{SIM_SCHEMA}.credits", pa.table({
         "id": pa.array(ids[cred], pa.int64()),
         "completed_at": _ts(comp["completed_at"][cred]),
         "credited_at": _ts(comp["e1"][cred]),
@@ -396,6 +430,7 @@ def generate(*, users: int, days: int, seed: int, bad_rate: float, fraud_rate: f
         n_rows = 0
         windows = list(range(t0, clock, WINDOW_DAYS * US_PER_DAY))
         long_work = users * days >= 5_000_000
+        writer = _Writer(con)
         with _progress(len(windows), long_work, "generate") as bar:
             for w0 in windows:
                 w1 = min(w0 + WINDOW_DAYS * US_PER_DAY, clock)
@@ -403,12 +438,14 @@ def generate(*, users: int, days: int, seed: int, bad_rate: float, fraud_rate: f
                 comp = simulate_window(wrng, pop, cat, w0, w1, clock, seed)
                 ids = next_id + np.arange(len(comp["user_idx"]), dtype=np.int64)
                 next_id += len(ids)
-                rows, labels = _emit(con, wrng, comp, ids, -1, clock, pool, bad_rate, seed)
+                rows, labels = _emit(writer.insert, wrng, comp, ids, -1, clock, pool, bad_rate, seed)
                 n_rows += rows
                 bad_parts.append(labels)
-                _keep_state(con, comp, ids, clock)
+                _keep_state(writer.insert, comp, ids, clock)
+                del comp
                 bar.update(1)
                 bar.set_postfix(rows=n_rows)
+        writer.close()
 
         everything = np.ones(len(pop["user_idx"]), dtype=bool)
         srng = np.random.default_rng([seed, 5])
@@ -528,13 +565,17 @@ def advance(*, days: int, duckdb_path: str | Path = "warehouse.duckdb", parquet_
         con.execute("begin")
         bad_parts: list[dict] = []
         n_rows = 0
+
+        def put(target: str, table: pa.Table, select: str = "*") -> None:
+            _insert(con, target, table, select)
+
         # rows of completions from before that the replica copies now
         old = _read(con, f"select * from {SIM_SCHEMA}.open_completions order by id")
         if len(old["id"]):
             for k in ("e2", "l2"):
                 old[k] = old[k].astype(np.int64)
             orng = np.random.default_rng([seed, 6, c_prev // US_PER_DAY])
-            rows, labels = _emit(con, orng, old, old["id"], c_prev, c_now, pool, bad_rate, seed)
+            rows, labels = _emit(put, orng, old, old["id"], c_prev, c_now, pool, bad_rate, seed)
             n_rows += rows
             bad_parts.append(labels)
             con.execute(f"delete from {SIM_SCHEMA}.open_completions")
@@ -550,10 +591,10 @@ def advance(*, days: int, duckdb_path: str | Path = "warehouse.duckdb", parquet_
             comp = simulate_window(wrng, pop, cat, w0, w1, c_now, seed)
             ids = next_id + np.arange(len(comp["user_idx"]), dtype=np.int64)
             next_id += len(ids)
-            rows, labels = _emit(con, wrng, comp, ids, c_prev, c_now, pool, bad_rate, seed)
+            rows, labels = _emit(put, wrng, comp, ids, c_prev, c_now, pool, bad_rate, seed)
             n_rows += rows
             bad_parts.append(labels)
-            _keep_state(con, comp, ids, c_now)
+            _keep_state(put, comp, ids, c_now)
             w0 = w1
 
         # offers and tasks: replace the rows of edited ones, add the new ones
