@@ -1,5 +1,8 @@
 -- One row per offer task: its latest clean version, amounts in USD.
 -- Bad rows: stg_offerwall__offer_tasks_quarantine.
+-- Quarantine gate: this model depends on the quarantine model, so a failing quarantine share
+-- test (severity error) stops `dbt build` before anything downstream is rebuilt.
+-- depends_on: {{ ref('stg_offerwall__offer_tasks_quarantine') }}
 with
 
 base_offerwall__offer_tasks as (

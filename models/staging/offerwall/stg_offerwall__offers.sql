@@ -1,4 +1,7 @@
 -- One row per offer: its latest clean version. Bad rows: stg_offerwall__offers_quarantine.
+-- Quarantine gate: this model depends on the quarantine model, so a failing quarantine share
+-- test (severity error) stops `dbt build` before anything downstream is rebuilt.
+-- depends_on: {{ ref('stg_offerwall__offers_quarantine') }}
 with
 
 base_offerwall__offers as (

@@ -1,5 +1,8 @@
 -- One row per task completion: its latest version (latest updated_at, then _loaded_at), clean
 -- rows only, amounts in USD. Bad rows: stg_offerwall__user_offers_quarantine.
+-- Quarantine gate: this model depends on the quarantine model, so a failing quarantine share
+-- test (severity error) stops `dbt build` before anything downstream is rebuilt.
+-- depends_on: {{ ref('stg_offerwall__user_offers_quarantine') }}
 with
 
 base_offerwall__user_offers as (

@@ -1,4 +1,7 @@
 -- One row per user: the latest clean copy. Bad rows: stg_offerwall__users_quarantine.
+-- Quarantine gate: this model depends on the quarantine model, so a failing quarantine share
+-- test (severity error) stops `dbt build` before anything downstream is rebuilt.
+-- depends_on: {{ ref('stg_offerwall__users_quarantine') }}
 with
 
 base_offerwall__users as (

@@ -80,7 +80,9 @@ fingerprinted as (
 final as (
     select
         -- ids
-        {{ row_fingerprint(['offer_task_id', 'updated_at', 'loaded_at', 'row_fingerprint', 'copy_number']) }} as raw_row_key,
+        {{ row_fingerprint([
+            'offer_task_id', 'updated_at', 'loaded_at', 'row_fingerprint', 'copy_number',
+        ]) }} as raw_row_key,
         offer_task_id,
         offer_id,
 

@@ -129,7 +129,9 @@ fingerprinted as (
 final as (
     select
         -- ids
-        {{ row_fingerprint(['completion_id', 'updated_at', 'loaded_at', 'row_fingerprint', 'copy_number']) }} as raw_row_key,
+        {{ row_fingerprint([
+            'completion_id', 'updated_at', 'loaded_at', 'row_fingerprint', 'copy_number',
+        ]) }} as raw_row_key,
         completion_id,
         user_id,
         offer_id,
