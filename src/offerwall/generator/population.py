@@ -155,8 +155,8 @@ def ua_spend(rng: np.random.Generator, users: dict, day0: int, day1: int) -> dic
     allowed = np.ones((n_ch, n_p), dtype=bool)
     allowed[3, [0, 2]] = False
     allowed[1:3, 2] = False
-    idle = (counts == 0) & (rng.random(shape) < 0.25) & allowed[None, :, None, :]
-    spend = np.where(idle, rng.uniform(5.0, 60.0, shape), spend)
+    idle = (counts == 0) & (rng.random(shape) < 0.12) & allowed[None, :, None, :]
+    spend = np.where(idle, rng.uniform(1.0, 25.0, shape), spend)
     keep = spend > 0
     d, c, k, p = np.nonzero(keep)
     return {

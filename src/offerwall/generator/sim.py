@@ -420,7 +420,10 @@ def generate(*, users: int, days: int, seed: int, bad_rate: float, fraud_rate: f
     pop = build_users(rng, users, 0, t0, clock, seed, fraud_rate, int(users * HOUSEHOLD_SHARE) + 1)
     pool = _user_pool(pop, seed)
 
-    Path(duckdb_path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        Path(duckdb_path).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OfferwallError(f"cannot create the folder of {duckdb_path}: {exc.strerror}") from None
     con = _connect(duckdb_path)
     bad_parts: list[dict] = []
     try:
