@@ -47,11 +47,13 @@ from offerwall import OfferwallError
 # --- Scale -> generator flags ----------------------------------------------------------------------
 # A scale is a number of raw.user_offers rows. The generator is driven by users and days; the days
 # stay fixed (the generator engineer's reference run is `--users 1000000 --days 90` -> >= 10M rows)
-# and users grow linearly with the scale. ROWS_PER_USER is measured: raw.user_offers rows per user
-# at SCALE_DAYS days with the rates below (see docs/benchmark.md, "Scale mapping"). The rows a run
-# really produced are counted and reported next to the target, so a drift in the generator shows.
+# and users grow linearly with the scale: users = ceil(rows / rows_per_user). rows_per_user is
+# measured at the start of every benchmark by a pilot `generate` of CALIBRATION_USERS users over
+# SCALE_DAYS days with the same seed and rates (about a second), so the mapping follows the
+# generator as it changes. The rows a scale really produced are counted and reported next to its
+# target. See docs/benchmark.md, "Scale mapping".
 SCALE_DAYS = 90
-ROWS_PER_USER = 10.0
+CALIBRATION_USERS = 5_000
 MIN_USERS = 50
 BAD_RATE = 0.01
 FRAUD_RATE = 0.03
@@ -69,6 +71,13 @@ CHECKED_TABLES = ("fct_task_completions", "fct_offer_daily_performance", "fct_us
 # Relative tolerance of a sum comparison (floating point sums in a different order).
 SUM_REL_TOL = 1e-9
 SUM_ABS_TOL = 1e-6
+
+# Columns of fct_task_completions that come from the task version valid at the completion, i.e.
+# from snapshot history. raw holds only the current state of a task, so once a day of edits in
+# place has been snapshotted the lower bound cannot know them: left out of the after-day check.
+HISTORY_COLUMNS = {
+    "fct_task_completions": ("offer_task_version_id", "task_type", "task_position", "has_amount_mismatch"),
+}
 
 STEP_ORDER = ("generate", "lower_bound", "full_build", "advance", "incremental_build", "lower_bound_after_day")
 
@@ -112,10 +121,40 @@ def parse_scales(text: str) -> list[tuple[str, int]]:
     return scales
 
 
-def generator_flags(rows: int, seed: int) -> dict[str, int | float]:
+def generator_flags(rows: int, seed: int, rows_per_user: float) -> dict[str, int | float]:
     """The `offerwall generate` flags aiming at about `rows` raw.user_offers rows."""
-    users = max(MIN_USERS, math.ceil(rows / ROWS_PER_USER))
+    if rows_per_user <= 0:
+        raise OfferwallError(f"calibration gave {rows_per_user} user_offers rows per user: generator broken?")
+    users = max(MIN_USERS, math.ceil(rows / rows_per_user))
     return {"users": users, "days": SCALE_DAYS, "seed": seed, "bad_rate": BAD_RATE, "fraud_rate": FRAUD_RATE}
+
+
+def _generate_cmd(flags: dict, db_path: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "offerwall.cli", "generate",
+        "--users", str(flags["users"]), "--days", str(flags["days"]), "--seed", str(flags["seed"]),
+        "--bad-rate", str(flags["bad_rate"]), "--fraud-rate", str(flags["fraud_rate"]),
+        "--duckdb", str(db_path),
+    ]
+
+
+def calibrate(out_dir: Path, seed: int, project: Path) -> dict:
+    """Measure raw.user_offers rows per user: a pilot generate of CALIBRATION_USERS users."""
+    work = out_dir / "calibration"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    db_path = work / "warehouse.duckdb"
+    flags = {"users": CALIBRATION_USERS, "days": SCALE_DAYS, "seed": seed, "bad_rate": BAD_RATE,
+             "fraud_rate": FRAUD_RATE}
+    res = run_step("calibration", _generate_cmd(flags, db_path), cwd=project, env=dict(os.environ),
+                   log_path=work / "generate.log")
+    if not res.ok:
+        raise OfferwallError(f"calibration generate failed (exit {res.returncode}):\n{_tail(res.log)}")
+    rows = raw_row_counts(db_path)["user_offers"]
+    db_path.unlink()
+    return {"users": CALIBRATION_USERS, "days": SCALE_DAYS, "user_offers": rows,
+            "rows_per_user": rows / CALIBRATION_USERS}
 
 
 def project_dir() -> Path:
@@ -134,6 +173,38 @@ def lower_bound_sql_path(project: Path) -> Path:
     if not path.is_file():
         raise OfferwallError(f"lower bound script missing: {path}")
     return path
+
+
+def project_vars(project: Path) -> dict:
+    """The `vars` of the project's dbt_project.yml (the business constants)."""
+    import yaml
+
+    data = yaml.safe_load((project / "dbt_project.yml").read_text()) or {}
+    return dict(data.get("vars") or {})
+
+
+def render_lower_bound(project: Path, out_path: Path) -> Path:
+    """The lower-bound script with each {{ var('name') }} replaced by its dbt_project.yml value.
+
+    The script is plain DuckDB SQL apart from those vars (and loops over list vars): rendering
+    keeps it in step with the models' constants instead of repeating them as literals.
+    """
+    import jinja2
+
+    values = project_vars(project)
+
+    def var(name: str, default=None):
+        if name in values:
+            return values[name]
+        if default is not None:
+            return default
+        raise OfferwallError(f"lower bound needs var {name!r}, not set in dbt_project.yml")
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    sql = env.from_string(lower_bound_sql_path(project).read_text()).render(var=var)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(sql)
+    return out_path
 
 
 def _tool(name: str) -> str:
@@ -283,7 +354,7 @@ def _find_relation(con, table: str, exclude_schema: str) -> str | None:
     return f'"{rows[0][0]}"."{table}"' if rows else None
 
 
-def _numeric_columns(con, relation_schema: str, table: str) -> dict[str, str]:
+def _columns(con, relation_schema: str, table: str) -> dict[str, str]:
     rows = con.execute(
         "select column_name, data_type from information_schema.columns "
         "where table_schema = ? and table_name = ? order by ordinal_position",
@@ -295,12 +366,16 @@ def _numeric_columns(con, relation_schema: str, table: str) -> dict[str, str]:
 _NUMERIC = re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UBIGINT|UINTEGER|FLOAT|DOUBLE|REAL|DECIMAL.*)$")
 
 
-def compare_totals(db_path: Path) -> dict:
-    """Row counts and per-column sums of the lower bound's facts against the dbt build's.
+def compare_totals(db_path: Path, skip_columns: dict[str, tuple[str, ...]] | None = None) -> dict:
+    """Row counts and per-column totals of the lower bound's facts against the dbt build's.
 
-    Every numeric column the two tables share is summed (booleans counted as trues); a table
-    matches when the row counts are equal and every sum agrees within SUM_REL_TOL.
+    Every column the two tables share gets a total: numbers are summed, booleans counted as
+    trues, anything else (text, timestamps, dates) summed as DuckDB hash() values, which
+    compares the multiset of values. A table matches when the column sets, the row counts and
+    every total agree (sums of numbers within SUM_REL_TOL). `skip_columns` names columns per
+    table to leave out (reported as skipped), e.g. those that need snapshot history.
     """
+    skip_columns = skip_columns or {}
     out: dict = {"ok": True, "tables": {}}
     with duckdb.connect(str(db_path), read_only=True) as con:
         for table in CHECKED_TABLES:
@@ -313,42 +388,50 @@ def compare_totals(db_path: Path) -> dict:
                 [LOWER_BOUND_SCHEMA, table],
             ).fetchone()[0]
             if dbt_rel is None or not lb_exists:
-                entry["error"] = (
-                    f"missing: {'dbt model' if dbt_rel is None else ''}"
-                    f"{' and ' if dbt_rel is None and not lb_exists else ''}"
-                    f"{'lower bound table' if not lb_exists else ''}"
-                )
+                missing = [name for name, gone in (("dbt model", dbt_rel is None), ("lower bound table", not lb_exists))
+                           if gone]
+                entry["error"] = "missing: " + " and ".join(missing)
                 out["ok"] = False
                 continue
             dbt_schema = dbt_rel.split(".")[0].strip('"')
-            dbt_cols = _numeric_columns(con, dbt_schema, table)
-            lb_cols = _numeric_columns(con, LOWER_BOUND_SCHEMA, table)
+            dbt_cols = _columns(con, dbt_schema, table)
+            lb_cols = _columns(con, LOWER_BOUND_SCHEMA, table)
+            skipped = [c for c in skip_columns.get(table, ()) if c in dbt_cols]
+            entry["skipped_columns"] = skipped
             entry["columns_only_in_dbt"] = sorted(set(dbt_cols) - set(lb_cols))
             entry["columns_only_in_lower_bound"] = sorted(set(lb_cols) - set(dbt_cols))
-            shared = [c for c in dbt_cols if c in lb_cols]
-            exprs = []
-            summed = []
-            for col in shared:
+            compared = [c for c in dbt_cols if c in lb_cols and c not in skipped]
+            exprs = ["count(*)::double"]
+            kinds = []
+            for col in compared:
                 dtype = dbt_cols[col].upper()
                 if dtype == "BOOLEAN":
                     exprs.append(f'count(*) filter (where "{col}")::double')
+                    kinds.append("number")
                 elif _NUMERIC.match(dtype):
                     exprs.append(f'coalesce(sum("{col}"), 0)::double')
+                    kinds.append("number")
                 else:
-                    continue
-                summed.append(col)
-            select = ", ".join(["count(*)::double", *exprs])
+                    exprs.append(f'coalesce(sum(hash("{col}")::hugeint), 0)::varchar')
+                    kinds.append("hash")
+            select = ", ".join(exprs)
             dbt_vals = con.execute(f"select {select} from {dbt_rel}").fetchone()
             lb_vals = con.execute(f"select {select} from {lb_rel}").fetchone()
             entry["relation"] = dbt_rel.replace('"', "")
             entry["rows"] = {"dbt": int(dbt_vals[0]), "lower_bound": int(lb_vals[0])}
             entry["sums"] = {}
+            entry["hashes_equal"] = {}
             mismatches = []
             if dbt_vals[0] != lb_vals[0]:
                 mismatches.append("row count")
-            for col, a, b in zip(summed, dbt_vals[1:], lb_vals[1:]):
-                entry["sums"][col] = {"dbt": a, "lower_bound": b}
-                if not math.isclose(a, b, rel_tol=SUM_REL_TOL, abs_tol=SUM_ABS_TOL):
+            for col, kind, a, b in zip(compared, kinds, dbt_vals[1:], lb_vals[1:]):
+                if kind == "number":
+                    entry["sums"][col] = {"dbt": a, "lower_bound": b}
+                    same = math.isclose(a, b, rel_tol=SUM_REL_TOL, abs_tol=SUM_ABS_TOL)
+                else:
+                    same = a == b
+                    entry["hashes_equal"][col] = same
+                if not same:
                     mismatches.append(col)
             if entry["columns_only_in_dbt"] or entry["columns_only_in_lower_bound"]:
                 mismatches.append("column set")
@@ -411,14 +494,17 @@ def _step_dict(step: StepResult | None) -> dict | None:
     return data
 
 
-def bench_scale(label: str, rows: int, out_dir: Path, seed: int, project: Path) -> dict:
+def bench_scale(
+    label: str, rows: int, out_dir: Path, seed: int, project: Path, rows_per_user: float,
+    dbt_args: tuple[str, ...] = (),
+) -> dict:
     """All steps at one scale, in `<out_dir>/<label>/`; returns this scale's results."""
     work = out_dir / label
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
     db_path = work / "warehouse.duckdb"
-    flags = generator_flags(rows, seed)
+    flags = generator_flags(rows, seed, rows_per_user)
     env = dict(os.environ)
     env.update(
         {
@@ -434,7 +520,7 @@ def bench_scale(label: str, rows: int, out_dir: Path, seed: int, project: Path) 
     env.pop("DBT_TARGET_PATH", None)
     python = sys.executable
     dbt = _tool("dbt")
-    lower_bound_sql = lower_bound_sql_path(project)
+    lower_bound_sql = render_lower_bound(project, work / "lower_bound.rendered.sql")
     result: dict = {
         "label": label,
         "target_rows": rows,
@@ -461,7 +547,7 @@ def bench_scale(label: str, rows: int, out_dir: Path, seed: int, project: Path) 
 
     def dbt_build(name: str) -> StepResult:
         target = work / f"target-{name}"
-        res = step(name, [dbt, "build", "--target-path", str(target)], {"DBT_TARGET_PATH": str(target)})
+        res = step(name, [dbt, "build", "--target-path", str(target), *dbt_args], {"DBT_TARGET_PATH": str(target)})
         run_results = target / "run_results.json"
         res.extra["time_by_kind"] = dbt_time_by_kind(run_results)
         res.extra["slowest_nodes"] = dbt_node_timings(run_results)
@@ -474,15 +560,7 @@ def bench_scale(label: str, rows: int, out_dir: Path, seed: int, project: Path) 
         return step(name, [python, "-m", "offerwall.bench", "lower-bound", str(db_path), str(lower_bound_sql)])
 
     # 1. generation
-    gen = step(
-        "generate",
-        [
-            python, "-m", "offerwall.cli", "generate",
-            "--users", str(flags["users"]), "--days", str(flags["days"]), "--seed", str(flags["seed"]),
-            "--bad-rate", str(flags["bad_rate"]), "--fraud-rate", str(flags["fraud_rate"]),
-            "--duckdb", str(db_path),
-        ],
-    )
+    gen = step("generate", _generate_cmd(flags, db_path))
     if not gen.ok:
         return result
     counts = raw_row_counts(db_path)
@@ -490,6 +568,8 @@ def bench_scale(label: str, rows: int, out_dir: Path, seed: int, project: Path) 
     result["rows"] = counts["user_offers"]
     gen.extra["user_offers_per_second"] = counts["user_offers"] / gen.wall_seconds
     gen.extra["raw_rows_per_second"] = sum(counts.values()) / gen.wall_seconds
+    own = re.findall(r"\(([\d,]+) rows/s\)", Path(gen.log).read_text(errors="replace"))
+    gen.extra["generator_reported_rows_per_second"] = int(own[-1].replace(",", "")) if own else None
     result["steps"]["generate"] = _step_dict(gen)
 
     # 2-3. lower bound, full build, same totals?
@@ -515,7 +595,7 @@ def bench_scale(label: str, rows: int, out_dir: Path, seed: int, project: Path) 
     incr = dbt_build("incremental_build")
     lb2 = lower_bound("lower_bound_after_day")
     if incr.ok and lb2.ok:
-        result["totals_check_after_day"] = compare_totals(db_path)
+        result["totals_check_after_day"] = compare_totals(db_path, skip_columns=HISTORY_COLUMNS)
         if not result["totals_check_after_day"]["ok"]:
             result["errors"].append("after one day, lower bound and incremental build disagree: "
                                     + _totals_summary(result["totals_check_after_day"]))
@@ -641,19 +721,29 @@ def _machine() -> dict:
     }
 
 
-def run_bench(scales: str, out_dir: str, seed: int) -> dict:
-    """Benchmark every scale; print the table, write results.json and time_vs_rows.png into out_dir."""
+def run_bench(scales: str, out_dir: str, seed: int, *, dbt_args: tuple[str, ...] = ()) -> dict:
+    """Benchmark every scale; print the table, write results.json and time_vs_rows.png into out_dir.
+
+    `dbt_args` are appended to both `dbt build` commands. The benchmark proper leaves it empty
+    (the whole project, tests included, is what a morning build costs); the smoke test narrows
+    the build to the three facts' lineage to stay fast.
+    """
     parsed = parse_scales(scales)
     project = project_dir()
     lower_bound_sql_path(project)
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     started = dt.datetime.now(dt.timezone.utc)
+    calibration = calibrate(out, seed, project)
+    rows_per_user = calibration["rows_per_user"]
+    print(f"calibration: {calibration['user_offers']:,} user_offers rows from {CALIBRATION_USERS:,} users "
+          f"x {SCALE_DAYS} days = {rows_per_user:.2f} rows per user", flush=True)
     results: dict = {
         "started_at": started.isoformat(timespec="seconds"),
         "seed": seed,
-        "scale_mapping": {"days": SCALE_DAYS, "rows_per_user": ROWS_PER_USER, "min_users": MIN_USERS,
-                          "bad_rate": BAD_RATE, "fraud_rate": FRAUD_RATE},
+        "scale_mapping": {"days": SCALE_DAYS, "min_users": MIN_USERS, "bad_rate": BAD_RATE,
+                          "fraud_rate": FRAUD_RATE, "calibration": calibration},
+        "dbt_args": list(dbt_args),
         "machine": _machine(),
         "scales": [],
     }
@@ -661,8 +751,8 @@ def run_bench(scales: str, out_dir: str, seed: int) -> dict:
     png_path = out / "time_vs_rows.png"
     for label, rows in parsed:
         print(f"scale {label}: about {rows:,} user_offers rows -> generate "
-              f"--users {generator_flags(rows, seed)['users']} --days {SCALE_DAYS}", flush=True)
-        scale = bench_scale(label, rows, out, seed, project)
+              f"--users {generator_flags(rows, seed, rows_per_user)['users']} --days {SCALE_DAYS}", flush=True)
+        scale = bench_scale(label, rows, out, seed, project, rows_per_user, dbt_args=tuple(dbt_args))
         scale["ratios"] = _ratios(scale)
         scale["targets"] = evaluate_targets(scale)
         results["scales"].append(scale)

@@ -46,12 +46,13 @@ def test_parse_scales_rejects_duplicates_and_empty() -> None:
 
 
 def test_generator_flags_scale_users_linearly_at_fixed_days() -> None:
-    small = bench.generator_flags(100_000, seed=7)
-    large = bench.generator_flags(10_000_000, seed=7)
+    small = bench.generator_flags(100_000, seed=7, rows_per_user=20.0)
+    large = bench.generator_flags(10_000_000, seed=7, rows_per_user=20.0)
     assert small["days"] == large["days"] == bench.SCALE_DAYS
-    assert large["users"] == 100 * small["users"]
-    assert small["users"] * bench.ROWS_PER_USER >= 100_000
-    assert bench.generator_flags(1, seed=7)["users"] == bench.MIN_USERS
+    assert small["users"] == 5_000 and large["users"] == 500_000
+    assert bench.generator_flags(1, seed=7, rows_per_user=20.0)["users"] == bench.MIN_USERS
+    with pytest.raises(OfferwallError, match="calibration"):
+        bench.generator_flags(1000, seed=7, rows_per_user=0.0)
 
 
 def test_cli_rejects_bad_scale_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -124,6 +125,20 @@ def test_compare_totals_names_what_differs(tmp_path: Path, kwargs: dict, mismatc
     assert check["tables"]["fct_user_ltv"]["ok"]
 
 
+def test_compare_totals_compares_text_columns_by_hash_and_can_skip_columns(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        _facts(con, "dev_marts_core")
+        _facts(con, bench.LOWER_BOUND_SCHEMA)
+        con.execute(f"update {bench.LOWER_BOUND_SCHEMA}.fct_task_completions set status = 'pending' "
+                    "where completion_id = 2")
+    check = bench.compare_totals(db)
+    assert check["tables"]["fct_task_completions"]["mismatches"] == ["status"]
+    assert check["tables"]["fct_task_completions"]["hashes_equal"]["status"] is False
+    skipped = bench.compare_totals(db, skip_columns={"fct_task_completions": ("status",)})
+    assert skipped["ok"] and skipped["tables"]["fct_task_completions"]["skipped_columns"] == ["status"]
+
+
 def test_compare_totals_flags_a_missing_table_and_column(tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
     with duckdb.connect(str(db)) as con:
@@ -135,3 +150,17 @@ def test_compare_totals_flags_a_missing_table_and_column(tmp_path: Path) -> None
     assert not check["ok"]
     assert "lower bound table" in check["tables"]["fct_user_ltv"]["error"]
     assert check["tables"]["fct_offer_daily_performance"]["columns_only_in_lower_bound"] == ["extra"]
+
+
+def test_lower_bound_script_takes_the_project_vars(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    (project / "benchmarks").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: x\nvars:\n  coins_per_usd: 1000\n  horizons: [7, 30]\n")
+    (project / "benchmarks" / "lower_bound.sql").write_text(
+        "select 5000 / {{ var('coins_per_usd') }}{% for h in var('horizons') %}, {{ h }}{% endfor %};\n"
+    )
+    rendered = bench.render_lower_bound(project, tmp_path / "out.sql").read_text()
+    assert rendered == "select 5000 / 1000, 7, 30;\n"
+    (project / "benchmarks" / "lower_bound.sql").write_text("select {{ var('missing_var') }}")
+    with pytest.raises(OfferwallError, match="missing_var"):
+        bench.render_lower_bound(project, tmp_path / "out.sql")

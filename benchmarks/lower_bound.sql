@@ -1,0 +1,446 @@
+-- The benchmark's lower bound: fct_task_completions, fct_offer_daily_performance and fct_user_ltv
+-- computed straight from `raw` in one hand-written DuckDB script, no dbt, no views, no tests.
+-- It gives the dbt build's answers (`offerwall bench` checks the totals) with the fewest passes
+-- over raw.user_offers that the same rules allow. See docs/benchmark.md.
+--
+-- Templated only for the project's vars: `offerwall bench` replaces each var('name') call with
+-- the value in dbt_project.yml (business constants are never literals), then runs the script
+-- against the benchmark's own DuckDB file. Output: schema `lower_bound`.
+--
+-- The rules are those of the staging and core models (models/staging/offerwall/base/*, macro
+-- disposition_ctes, int_task_completions_versioned, the snapshots), written for speed:
+--   * a raw row's own defects ("own rules") are one boolean per row;
+--   * the staged version of an entity is the first row of its latest version (latest
+--     updated_at, then _loaded_at; NULLs last), a clean copy first; it is staged only if it is
+--     clean, no other clean copy of that same version differs in content (conflicting
+--     duplicate) and its parents are staged. Only that row is ever checked further, so every
+--     entity costs one sort-free window pass, not four;
+--   * content equality uses DuckDB's hash() of the cleaned columns instead of an md5 of their
+--     text;
+--   * the task version valid at a completion: on a build from scratch the offer-task snapshot
+--     holds one version per staged task (dbt_valid_from = updated_at), valid from
+--     least(created_at, updated_at). History captured by earlier snapshots is not in raw, so
+--     after edits in place the lower bound knows only the current version (the benchmark then
+--     leaves the history-dependent columns out of its check).
+--   * GDPR erasure: the erasure seed is empty in the benchmark, so user ids are only trimmed.
+
+set preserve_insertion_order = false;
+
+create schema if not exists lower_bound;
+
+-- Offers: staged = latest version clean and not conflicting. Only what the facts need.
+create or replace temp table lb_offers as
+with cleaned as (
+    select
+        id as offer_id,
+        trim(name) as offer_name,
+        trim(advertiser) as advertiser,
+        nullif(lower(trim(provider)), '') as provider,
+        nullif(lower(trim(category)), '') as category,
+        nullif(lower(trim(status)), '') as status,
+        created_at,
+        updated_at,
+        _loaded_at as loaded_at,
+        coalesce(
+            id is null or created_at is null or updated_at is null
+            or coalesce(nullif(lower(trim(status)), ''), '') not in ('active', 'paused', 'ended')
+            or not (
+                (platforms is null or case when json_valid(platforms) then json_type(platforms) = 'ARRAY' else false end)
+                and (countries is null or case when json_valid(countries) then json_type(countries) = 'ARRAY' else false end)
+            ),
+            false
+        ) as own_bad,
+        hash(
+            trim(name), trim(advertiser), nullif(lower(trim(provider)), ''), nullif(lower(trim(category)), ''),
+            nullif(lower(trim(status)), ''), platforms, countries, created_at
+        ) as fp
+    from raw.offers
+),
+
+latest as (
+    select
+        *,
+        min(fp) filter (where not own_bad) over version_peers as min_clean_fp,
+        max(fp) filter (where not own_bad) over version_peers as max_clean_fp
+    from cleaned
+    window version_peers as (
+        partition by offer_id order by updated_at desc, loaded_at desc
+        range between current row and current row
+    )
+    qualify row_number() over (partition by offer_id order by updated_at desc, loaded_at desc, own_bad, fp) = 1
+)
+
+select
+    offer_id,
+    offer_name,
+    advertiser,
+    provider,
+    category,
+    not own_bad and min_clean_fp = max_clean_fp as is_staged
+from latest
+where offer_id is not null;
+
+-- Offer tasks: own rules, conflicts, then the parent offer staged.
+create or replace temp table lb_offer_tasks as
+with cleaned as (
+    select
+        tasks.id as offer_task_id,
+        tasks.offer_id,
+        tasks.position as task_position,
+        nullif(lower(trim(tasks.task_type)), '') as task_type,
+        tasks.reward_coins,
+        tasks.payout_cents,
+        tasks.created_at,
+        tasks.updated_at,
+        tasks._loaded_at as loaded_at,
+        coalesce(offers.is_staged, false) as is_offer_staged,
+        coalesce(
+            tasks.id is null or tasks.offer_id is null or tasks.created_at is null or tasks.updated_at is null
+            or coalesce(nullif(lower(trim(tasks.status)), ''), '') not in ('active', 'disabled')
+            or coalesce(nullif(lower(trim(tasks.task_type)), ''), '')
+            not in ('install', 'signup', 'level', 'purchase', 'deposit', 'survey', 'other')
+            or tasks.reward_coins is null or tasks.payout_cents is null
+            or tasks.reward_coins < 0 or tasks.payout_cents < 0
+            or tasks.reward_coins > {{ var('max_amount_usd') }} * {{ var('coins_per_usd') }}
+            or tasks.payout_cents > {{ var('max_amount_usd') }} * 100
+            or offers.offer_id is null,
+            false
+        ) as own_bad,
+        hash(
+            tasks.offer_id, tasks.position, trim(tasks.title), nullif(lower(trim(tasks.task_type)), ''),
+            nullif(lower(trim(tasks.status)), ''), tasks.reward_coins, tasks.payout_cents, tasks.created_at
+        ) as fp
+    from raw.offer_tasks as tasks
+    left join lb_offers as offers
+        on tasks.offer_id = offers.offer_id
+),
+
+latest as (
+    select
+        *,
+        min(fp) filter (where not own_bad) over version_peers as min_clean_fp,
+        max(fp) filter (where not own_bad) over version_peers as max_clean_fp
+    from cleaned
+    window version_peers as (
+        partition by offer_task_id order by updated_at desc, loaded_at desc
+        range between current row and current row
+    )
+    qualify row_number() over (partition by offer_task_id order by updated_at desc, loaded_at desc, own_bad, fp) = 1
+)
+
+select
+    offer_task_id,
+    offer_id,
+    task_position,
+    task_type,
+    reward_coins,
+    payout_cents,
+    created_at,
+    updated_at,
+    not own_bad and min_clean_fp = max_clean_fp and is_offer_staged as is_staged
+from latest
+where offer_task_id is not null;
+
+-- Users: entity = trimmed id, versions by _loaded_at; a referrer must be a known user id.
+create or replace temp table lb_users as
+with cleaned as (
+    select
+        trim(id) as user_id,
+        nullif(trim(referrer_user_id), '') as referrer_user_id,
+        nullif(upper(trim(country)), '') as country,
+        nullif(lower(trim(platform)), '') as platform,
+        nullif(lower(trim(acquisition_channel)), '') as acquisition_channel,
+        created_at as signed_up_at,
+        _loaded_at as loaded_at
+    from raw.users
+),
+
+known as (
+    select distinct user_id from cleaned where user_id is not null
+),
+
+checked as (
+    select
+        cleaned.*,
+        coalesce(
+            cleaned.user_id is null or cleaned.user_id = '' or cleaned.signed_up_at is null
+            or cleaned.signed_up_at > cleaned.loaded_at
+            or not (cleaned.referrer_user_id is null or referrers.user_id is not null),
+            false
+        ) as own_bad,
+        hash(
+            cleaned.referrer_user_id, cleaned.country, cleaned.platform, cleaned.acquisition_channel,
+            cleaned.signed_up_at
+        ) as fp
+    from cleaned
+    left join known as referrers
+        on cleaned.referrer_user_id = referrers.user_id
+),
+
+latest as (
+    select
+        *,
+        min(fp) filter (where not own_bad) over version_peers as min_clean_fp,
+        max(fp) filter (where not own_bad) over version_peers as max_clean_fp
+    from checked
+    window version_peers as (
+        partition by user_id order by loaded_at desc
+        range between current row and current row
+    )
+    qualify row_number() over (partition by user_id order by loaded_at desc, own_bad, fp) = 1
+)
+
+select
+    user_id,
+    country,
+    platform,
+    acquisition_channel,
+    signed_up_at,
+    cast(signed_up_at as date) as signup_date,
+    not own_bad and min_clean_fp = max_clean_fp as is_staged
+from latest
+where user_id is not null;
+
+create or replace temp table lb_known_user_ids as
+select distinct trim(id) as user_id from raw.users where trim(id) is not null;
+
+-- fct_task_completions: the latest clean version of each completion, its parents staged, joined
+-- to its task's version, with recognised amounts (zero unless credited).
+create or replace table lower_bound.fct_task_completions as
+with cleaned as (
+    select
+        completions.id as completion_id,
+        trim(completions.user_id) as user_id,
+        completions.offer_id,
+        completions.offer_task_id,
+        nullif(lower(trim(completions.status)), '') as status,
+        nullif(upper(trim(completions.country)), '') as country,
+        nullif(lower(trim(completions.device_platform)), '') as device_platform,
+        completions.ip_hash,
+        completions.device_hash,
+        completions.reward_coins,
+        completions.payout_cents,
+        completions.started_at,
+        completions.completed_at,
+        completions.updated_at,
+        completions._loaded_at as loaded_at,
+        coalesce(
+            completions.id is null or trim(completions.user_id) is null or completions.offer_id is null
+            or completions.offer_task_id is null or completions.completed_at is null
+            or completions.updated_at is null
+            or coalesce(nullif(lower(trim(completions.status)), ''), '')
+            not in ('pending', 'credited', 'reversed', 'rejected')
+            or completions.reward_coins is null or completions.payout_cents is null
+            or completions.reward_coins < 0 or completions.payout_cents < 0
+            or completions.reward_coins > {{ var('max_amount_usd') }} * {{ var('coins_per_usd') }}
+            or completions.payout_cents > {{ var('max_amount_usd') }} * 100
+            or completions.completed_at < completions.started_at
+            or completions.completed_at > completions._loaded_at
+            or known_users.user_id is null or tasks.offer_task_id is null or offers.offer_id is null,
+            false
+        ) as own_bad,
+        coalesce(tasks.is_staged, false) and coalesce(offers.is_staged, false)
+        and coalesce(not (case when tasks.is_staged then tasks.offer_id end <> completions.offer_id), true)
+            as is_parent_ok,
+        hash(
+            trim(completions.user_id), completions.offer_id, completions.offer_task_id,
+            nullif(lower(trim(completions.status)), ''), nullif(upper(trim(completions.country)), ''),
+            nullif(lower(trim(completions.device_platform)), ''), completions.ip_hash, completions.device_hash,
+            completions.reward_coins, completions.payout_cents, completions.started_at, completions.completed_at
+        ) as fp
+    from raw.user_offers as completions
+    left join lb_offer_tasks as tasks
+        on completions.offer_task_id = tasks.offer_task_id
+    left join lb_offers as offers
+        on completions.offer_id = offers.offer_id
+    left join lb_known_user_ids as known_users
+        on trim(completions.user_id) = known_users.user_id
+),
+
+latest as (
+    select
+        *,
+        min(fp) filter (where not own_bad) over version_peers as min_clean_fp,
+        max(fp) filter (where not own_bad) over version_peers as max_clean_fp
+    from cleaned
+    window version_peers as (
+        partition by completion_id order by updated_at desc, loaded_at desc
+        range between current row and current row
+    )
+    qualify row_number() over (partition by completion_id order by updated_at desc, loaded_at desc, own_bad, fp) = 1
+),
+
+staged as (
+    select * from latest
+    where completion_id is not null and not own_bad and min_clean_fp = max_clean_fp and is_parent_ok
+),
+
+amounts as (
+    select
+        staged.*,
+        cast(staged.payout_cents / 100 as decimal(18, 3)) as payout_usd,
+        cast(staged.reward_coins / {{ var('coins_per_usd') }} as decimal(18, 3)) as reward_usd
+    from staged
+)
+
+select
+    amounts.completion_id,
+    amounts.user_id,
+    amounts.offer_id,
+    amounts.offer_task_id,
+    case when task_versions.offer_task_id is not null then md5(
+        cast(task_versions.offer_task_id as varchar) || '|' || cast(task_versions.updated_at as varchar)
+    ) end as offer_task_version_id,
+    amounts.status,
+    task_versions.task_type,
+    task_versions.task_position,
+    amounts.country,
+    amounts.device_platform,
+    amounts.ip_hash,
+    amounts.device_hash,
+    amounts.payout_usd,
+    amounts.reward_usd,
+    cast(case when amounts.status = 'credited' then amounts.payout_usd else 0 end as decimal(18, 3)) as revenue_usd,
+    cast(case when amounts.status = 'credited' then amounts.reward_usd else 0 end as decimal(18, 3))
+        as reward_cost_usd,
+    cast(
+        case when amounts.status = 'credited' then amounts.payout_usd - amounts.reward_usd else 0 end
+        as decimal(18, 3)
+    ) as margin_usd,
+    amounts.status = 'reversed' as is_reversed,
+    coalesce(
+        amounts.reward_coins <> task_versions.reward_coins or amounts.payout_cents <> task_versions.payout_cents,
+        false
+    ) as has_amount_mismatch,
+    cast(date_diff('second', amounts.started_at, amounts.completed_at) / 60 as decimal(18, 3))
+        as minutes_to_complete,
+    amounts.started_at,
+    amounts.completed_at,
+    cast(amounts.completed_at as date) as completed_date,
+    amounts.updated_at,
+    amounts.loaded_at
+from amounts
+left join lb_offer_tasks as task_versions
+    on amounts.offer_task_id = task_versions.offer_task_id
+    and task_versions.is_staged
+    and amounts.completed_at >= least(task_versions.created_at, task_versions.updated_at);
+
+-- fct_offer_daily_performance: one row per offer and completion date.
+create or replace table lower_bound.fct_offer_daily_performance as
+with aggregated as (
+    select
+        offer_id,
+        completed_date,
+        count(*) as completions,
+        count(case when status = 'pending' then 1 end) as pending_completions,
+        count(case when status = 'credited' then 1 end) as credited_completions,
+        count(case when status = 'reversed' then 1 end) as reversed_completions,
+        count(case when status = 'rejected' then 1 end) as rejected_completions,
+        count(distinct user_id) as users,
+        sum(payout_usd) as nominal_payout_usd,
+        sum(reward_usd) as nominal_reward_usd,
+        sum(revenue_usd) as revenue_usd,
+        sum(reward_cost_usd) as reward_cost_usd,
+        sum(margin_usd) as margin_usd
+    from lower_bound.fct_task_completions
+    group by offer_id, completed_date
+)
+
+select
+    aggregated.offer_id,
+    aggregated.completed_date,
+    offers.offer_name,
+    offers.advertiser,
+    offers.provider,
+    offers.category,
+    aggregated.completions,
+    aggregated.pending_completions,
+    aggregated.credited_completions,
+    aggregated.reversed_completions,
+    aggregated.rejected_completions,
+    aggregated.users,
+    aggregated.nominal_payout_usd,
+    aggregated.nominal_reward_usd,
+    aggregated.revenue_usd,
+    aggregated.reward_cost_usd,
+    aggregated.margin_usd,
+    case when aggregated.revenue_usd <> 0 then aggregated.margin_usd / aggregated.revenue_usd end as margin_pct,
+    case
+        when aggregated.credited_completions + aggregated.reversed_completions > 0
+            then aggregated.reversed_completions * 1.0
+            / (aggregated.credited_completions + aggregated.reversed_completions)
+    end as reversal_rate
+from aggregated
+left join lb_offers as offers
+    on aggregated.offer_id = offers.offer_id
+    and offers.is_staged;
+
+-- fct_user_ltv: every user (staged users plus users seen only in completions), recognised margin
+-- to date and per horizon, a horizon filled once it has elapsed at the data's own as-of date.
+create or replace table lower_bound.fct_user_ltv as
+with as_of as (
+    select cast(max(loaded_at) as date) as as_of_date from lower_bound.fct_task_completions
+),
+
+staged_users as (
+    select * from lb_users where is_staged
+),
+
+user_ids as (
+    select user_id from staged_users
+    union
+    select distinct user_id from lower_bound.fct_task_completions
+),
+
+completions_by_user as (
+    select
+        completions.user_id,
+        sum(completions.margin_usd) as margin_usd_to_date,
+        sum(completions.revenue_usd) as revenue_usd_to_date,
+        sum(completions.reward_cost_usd) as reward_cost_usd_to_date,
+        {%- for horizon in var('ltv_horizon_days') %}
+        sum(
+            case
+                when date_diff('day', users.signup_date, completions.completed_date) < {{ horizon }}
+                    then completions.margin_usd
+                else 0
+            end
+        ) as margin_usd_within_d{{ horizon }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from lower_bound.fct_task_completions as completions
+    left join staged_users as users
+        on completions.user_id = users.user_id
+    group by completions.user_id
+)
+
+select
+    user_ids.user_id,
+    users.signup_date,
+    users.acquisition_channel,
+    users.country,
+    users.platform,
+    coalesce(
+        users.acquisition_channel not in (
+            {%- for channel in var('unpaid_acquisition_channels') %}
+            '{{ channel }}'{{ "," if not loop.last }}
+            {%- endfor %}
+        ),
+        false
+    ) as is_paid_channel,
+    as_of.as_of_date,
+    date_diff('day', users.signup_date, as_of.as_of_date) as days_since_signup,
+    coalesce(completions.revenue_usd_to_date, 0) as revenue_usd_to_date,
+    coalesce(completions.reward_cost_usd_to_date, 0) as reward_cost_usd_to_date,
+    coalesce(completions.margin_usd_to_date, 0) as margin_usd_to_date,
+    {%- for horizon in var('ltv_horizon_days') %}
+    case
+        when date_diff('day', users.signup_date, as_of.as_of_date) >= {{ horizon }}
+            then coalesce(completions.margin_usd_within_d{{ horizon }}, 0)
+    end as margin_usd_d{{ horizon }}{{ "," if not loop.last }}
+    {%- endfor %}
+from user_ids
+cross join as_of
+left join staged_users as users
+    on user_ids.user_id = users.user_id
+left join completions_by_user as completions
+    on user_ids.user_id = completions.user_id;
