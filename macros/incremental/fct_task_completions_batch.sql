@@ -1,24 +1,46 @@
 {#
-    fct_task_completions_batch_filter(): on an incremental run, the completions to (re)write
-    into fct_task_completions. A completion is in the batch when
-      1. its latest version was replicated after the fact's watermark, minus
-         var('incremental_lookback_hours') for replication lag: every status change
+    fct_task_completions_batch_ctes(completions, task_versions): on an incremental run, the
+    CTEs that pick the completions to (re)write into fct_task_completions; the model selects
+    from `completions_batch`. A completion is in the batch when
+      1. its latest version was replicated after the fact's watermark (max loaded_at in the
+         fact) minus var('incremental_lookback_hours') for replication lag: every status change
          (pending -> credited -> reversed, however late: a chargeback 90+ days after the
-         completion still arrives as a new replicated version) lands this way;
-      2. or its user is GDPR-erased (user id starts with var('erased_user_prefix')): the few
+         completion arrives as a new replicated version) lands this way;
+      2. or the task version the fact joined it to is no longer valid at its completed_at:
+         the snapshot captured a newer version of the task valid from before the completion
+         (an edit that reached the warehouse late), so the point-in-time join is redone. Checked
+         against the fact itself, not by timestamps, so a backdated replica row is caught too;
+      3. or its user is GDPR-erased (user id starts with var('erased_user_prefix')): the few
          erased users' rows are rewritten on every run, so an erasure added to the seed reaches
-         the incremental fact on the next build, whatever the rows' age;
-      3. or it is not in the fact yet (e.g. a row that was quarantined and became clean).
-    With unique_key completion_id, the batch replaces the fact's rows; completions that left
-    staging are removed by fct_task_completions_delete_orphans (post-hook).
+         the fact on the next build, whatever the rows' age;
+      4. or it is not in the fact yet (e.g. a row that was quarantined and is now clean).
+    With unique_key completion_id the batch replaces the fact's rows; completions that left
+    staging are deleted by fct_task_completions_delete_orphans (post-hook). Result: the
+    incremental fact equals a full refresh.
 #}
-{% macro fct_task_completions_batch_filter() -%}
-    loaded_at > (
-        select max(loaded_at) - interval {{ var('incremental_lookback_hours') }} hour
-        from {{ this }}
-    )
-    or starts_with(user_id, '{{ var("erased_user_prefix") }}')
-    or completion_id not in (select completion_id from {{ this }})
+{% macro fct_task_completions_batch_ctes(completions, task_versions) -%}
+watermark as (
+    select max(loaded_at) - interval {{ var('incremental_lookback_hours') }} hour as loaded_after
+    from {{ this }}
+),
+
+stale_version_joins as (
+    select fact.completion_id
+    from {{ this }} as fact
+    inner join {{ task_versions }} as task_versions
+        on fact.offer_task_version_id = task_versions.offer_task_version_id
+    where task_versions.valid_to <= fact.completed_at
+),
+
+completions_batch as (
+    select completions.*
+    from {{ completions }} as completions
+    cross join watermark
+    where completions.loaded_at > watermark.loaded_after
+        or completions.completion_id in (select stale.completion_id from stale_version_joins as stale)
+        or starts_with(completions.user_id, '{{ var("erased_user_prefix") }}')
+        or completions.completion_id not in (select fact.completion_id from {{ this }} as fact)
+)
 {%- endmacro %}
 
 

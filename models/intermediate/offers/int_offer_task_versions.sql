@@ -47,7 +47,8 @@ final as (
 
         -- timestamps
         created_at,
-        updated_at
+        updated_at,
+        loaded_at
     from ordered
 )
 

@@ -22,10 +22,22 @@ with
 
 int_task_completions_versioned as (
     select * from {{ ref('int_task_completions_versioned') }}
-    {%- if is_incremental_run() %}
-    where {{ fct_task_completions_batch_filter() }}
-    {%- endif %}
 ),
+
+int_offer_task_versions as (
+    select * from {{ ref('int_offer_task_versions') }}
+),
+
+{% if is_incremental_run() -%}
+{{ fct_task_completions_batch_ctes(
+    completions='int_task_completions_versioned',
+    task_versions='int_offer_task_versions',
+) }},
+{%- else -%}
+completions_batch as (
+    select * from int_task_completions_versioned
+),
+{%- endif %}
 
 final as (
     select
@@ -67,7 +79,7 @@ final as (
         completed_date,
         updated_at,
         loaded_at
-    from int_task_completions_versioned
+    from completions_batch
 )
 
 select * from final
