@@ -1,0 +1,75 @@
+-- One row per offer and completion date: completions by status and recognised money.
+-- Every completion of fct_task_completions lands in exactly one row (margin reconciles).
+with
+
+fct_task_completions as (
+    select * from {{ ref('fct_task_completions') }}
+),
+
+dim_offers as (
+    select * from {{ ref('dim_offers') }}
+),
+
+aggregated as (
+    select
+        offer_id,
+        completed_date,
+        count(*) as completions,
+        count(case when status = 'pending' then 1 end) as pending_completions,
+        count(case when status = 'credited' then 1 end) as credited_completions,
+        count(case when status = 'reversed' then 1 end) as reversed_completions,
+        count(case when status = 'rejected' then 1 end) as rejected_completions,
+        count(distinct user_id) as users, -- noqa: RF04
+        sum(payout_usd) as nominal_payout_usd,
+        sum(reward_usd) as nominal_reward_usd,
+        sum(revenue_usd) as revenue_usd,
+        sum(reward_cost_usd) as reward_cost_usd,
+        sum(margin_usd) as margin_usd
+    from fct_task_completions
+    group by offer_id, completed_date
+),
+
+final as (
+    select
+        -- keys
+        aggregated.offer_id,
+        aggregated.completed_date,
+
+        -- offer attributes (current)
+        dim_offers.offer_name,
+        dim_offers.advertiser,
+        dim_offers.provider,
+        dim_offers.category,
+
+        -- counts
+        cast(aggregated.completions as {{ dbt.type_bigint() }}) as completions,
+        cast(aggregated.pending_completions as {{ dbt.type_bigint() }}) as pending_completions,
+        cast(aggregated.credited_completions as {{ dbt.type_bigint() }}) as credited_completions,
+        cast(aggregated.reversed_completions as {{ dbt.type_bigint() }}) as reversed_completions,
+        cast(aggregated.rejected_completions as {{ dbt.type_bigint() }}) as rejected_completions,
+        cast(aggregated.users as {{ dbt.type_bigint() }}) as users, -- noqa: RF04
+
+        -- amounts: nominal (what the completions carried) and recognised (credited only)
+        cast(aggregated.nominal_payout_usd as numeric) as nominal_payout_usd,
+        cast(aggregated.nominal_reward_usd as numeric) as nominal_reward_usd,
+        cast(aggregated.revenue_usd as numeric) as revenue_usd,
+        cast(aggregated.reward_cost_usd as numeric) as reward_cost_usd,
+        cast(aggregated.margin_usd as numeric) as margin_usd,
+
+        -- ratios
+        case
+            when aggregated.revenue_usd <> 0
+                then cast(aggregated.margin_usd as {{ type_float64() }})
+                    / cast(aggregated.revenue_usd as {{ type_float64() }})
+        end as margin_pct,
+        case
+            when aggregated.credited_completions + aggregated.reversed_completions > 0
+                then cast(aggregated.reversed_completions as {{ type_float64() }})
+                    / (aggregated.credited_completions + aggregated.reversed_completions)
+        end as reversal_rate
+    from aggregated
+    left join dim_offers
+        on aggregated.offer_id = dim_offers.offer_id
+)
+
+select * from final

@@ -1,0 +1,232 @@
+-- One row per signup cohort: signup_date x acquisition_channel x country x platform.
+-- Spend joins on the same four keys (normalised case). Spend cells with no signup are kept as
+-- cohorts with users = 0, so total spend here equals total spend in staging (tested).
+-- Organic and referral users carry no spend: spend_usd, CAC and ROAS are NULL for them.
+-- The horizons 7, 30 and 90 days are the contract's column names (margin_usd_d7, roas_d7, ...).
+with
+
+fct_user_ltv as (
+    select * from {{ ref('fct_user_ltv') }}
+),
+
+fct_task_completions as (
+    select * from {{ ref('fct_task_completions') }}
+),
+
+stg_offerwall__ua_spend_daily as (
+    select * from {{ ref('stg_offerwall__ua_spend_daily') }}
+),
+
+as_of as (
+    select cast({{ as_of_timestamp() }} as date) as as_of_date
+),
+
+signups as (
+    select
+        user_id,
+        signup_date as cohort_date,
+        lower(trim(acquisition_channel)) as acquisition_channel,
+        upper(trim(country)) as country,
+        lower(trim(platform)) as platform,
+        margin_usd_to_date,
+        margin_usd_d7,
+        margin_usd_d30,
+        margin_usd_d90
+    from fct_user_ltv
+    where signup_date is not null
+),
+
+signup_cohorts as (
+    select
+        cohort_date,
+        acquisition_channel,
+        country,
+        platform,
+        count(*) as users, -- noqa: RF04
+        sum(margin_usd_to_date) as margin_usd_to_date,
+        sum(margin_usd_d7) as margin_usd_d7,
+        sum(margin_usd_d30) as margin_usd_d30,
+        sum(margin_usd_d90) as margin_usd_d90
+    from signups
+    group by cohort_date, acquisition_channel, country, platform
+),
+
+spend_normalised as (
+    select
+        spend_date as cohort_date,
+        lower(trim(channel)) as acquisition_channel,
+        upper(trim(country)) as country,
+        lower(trim(platform)) as platform,
+        spend_usd
+    from stg_offerwall__ua_spend_daily
+),
+
+spend as (
+    select
+        cohort_date,
+        acquisition_channel,
+        country,
+        platform,
+        sum(spend_usd) as spend_usd
+    from spend_normalised
+    group by cohort_date, acquisition_channel, country, platform
+),
+
+-- Recognised margin of a cohort by day since signup (day 0 = signup day), to find the payback
+-- day.
+cohort_daily_margin as (
+    select
+        signups.cohort_date,
+        signups.acquisition_channel,
+        signups.country,
+        signups.platform,
+        {{ days_between('signups.cohort_date', 'completions.completed_date') }} as day_number,
+        completions.margin_usd
+    from fct_task_completions as completions
+    inner join signups
+        on completions.user_id = signups.user_id
+),
+
+cohort_margin_by_day as (
+    select
+        cohort_date,
+        acquisition_channel,
+        country,
+        platform,
+        day_number,
+        sum(margin_usd) as margin_usd
+    from cohort_daily_margin
+    group by cohort_date, acquisition_channel, country, platform, day_number
+),
+
+cohort_cumulative_margin as (
+    select
+        cohort_date,
+        acquisition_channel,
+        country,
+        platform,
+        day_number,
+        sum(margin_usd) over (
+            partition by cohort_date, acquisition_channel, country, platform
+            order by day_number
+            rows between unbounded preceding and current row
+        ) as cumulative_margin_usd
+    from cohort_margin_by_day
+),
+
+cohorts as (
+    select
+        coalesce(signup_cohorts.cohort_date, spend.cohort_date) as cohort_date,
+        coalesce(signup_cohorts.acquisition_channel, spend.acquisition_channel) as acquisition_channel,
+        coalesce(signup_cohorts.country, spend.country) as country,
+        coalesce(signup_cohorts.platform, spend.platform) as platform,
+        coalesce(signup_cohorts.users, 0) as users, -- noqa: RF04
+        spend.spend_usd,
+        coalesce(signup_cohorts.margin_usd_to_date, 0) as margin_usd_to_date,
+        signup_cohorts.margin_usd_d7,
+        signup_cohorts.margin_usd_d30,
+        signup_cohorts.margin_usd_d90
+    from signup_cohorts
+    full outer join spend
+        on signup_cohorts.cohort_date = spend.cohort_date
+        and signup_cohorts.acquisition_channel = spend.acquisition_channel
+        and signup_cohorts.country = spend.country
+        and signup_cohorts.platform = spend.platform
+),
+
+-- Margin at dN covers days 0 .. N-1, so reaching the spend with day k's completions means
+-- payback at N = k + 1.
+payback as (
+    select
+        cohorts.cohort_date,
+        cohorts.acquisition_channel,
+        cohorts.country,
+        cohorts.platform,
+        min(cumulative.day_number) + 1 as payback_day
+    from cohorts
+    inner join cohort_cumulative_margin as cumulative
+        on cohorts.cohort_date = cumulative.cohort_date
+        and cohorts.acquisition_channel = cumulative.acquisition_channel
+        and cohorts.country = cumulative.country
+        and cohorts.platform = cumulative.platform
+    where
+        cohorts.spend_usd > 0
+        and cumulative.cumulative_margin_usd >= cohorts.spend_usd
+    group by cohorts.cohort_date, cohorts.acquisition_channel, cohorts.country, cohorts.platform
+),
+
+cohorts_as_of as (
+    select
+        cohorts.*,
+        as_of.as_of_date,
+        {{ days_between('cohorts.cohort_date', 'as_of.as_of_date') }} as days_since_signup
+    from cohorts
+    cross join as_of
+),
+
+final as (
+    select
+        -- cohort keys
+        cohorts.cohort_date,
+        cohorts.acquisition_channel,
+        cohorts.country,
+        cohorts.platform,
+
+        -- flags
+        {{ is_paid_channel('cohorts.acquisition_channel') }} as is_paid_channel,
+
+        -- as of
+        cohorts.as_of_date,
+        cast(cohorts.days_since_signup as {{ dbt.type_bigint() }}) as days_since_signup,
+
+        -- users and spend
+        cast(cohorts.users as {{ dbt.type_bigint() }}) as users, -- noqa: RF04
+        cast(cohorts.spend_usd as numeric) as spend_usd,
+        case
+            when cohorts.users > 0 and cohorts.spend_usd > 0
+                then cast(cohorts.spend_usd as {{ type_float64() }}) / cohorts.users
+        end as cac_usd,
+
+        -- cumulative recognised margin (NULL until the horizon has elapsed)
+        cast(cohorts.margin_usd_to_date as numeric) as margin_usd_to_date,
+        case
+            when cohorts.days_since_signup >= 7
+                then cast(coalesce(cohorts.margin_usd_d7, 0) as numeric)
+        end as margin_usd_d7,
+        case
+            when cohorts.days_since_signup >= 30
+                then cast(coalesce(cohorts.margin_usd_d30, 0) as numeric)
+        end as margin_usd_d30,
+        case
+            when cohorts.days_since_signup >= 90
+                then cast(coalesce(cohorts.margin_usd_d90, 0) as numeric)
+        end as margin_usd_d90,
+
+        -- return on ad spend (NULL without spend or before the horizon has elapsed)
+        case
+            when cohorts.spend_usd > 0 and cohorts.days_since_signup >= 7
+                then cast(coalesce(cohorts.margin_usd_d7, 0) as {{ type_float64() }})
+                    / cast(cohorts.spend_usd as {{ type_float64() }})
+        end as roas_d7,
+        case
+            when cohorts.spend_usd > 0 and cohorts.days_since_signup >= 30
+                then cast(coalesce(cohorts.margin_usd_d30, 0) as {{ type_float64() }})
+                    / cast(cohorts.spend_usd as {{ type_float64() }})
+        end as roas_d30,
+        case
+            when cohorts.spend_usd > 0 and cohorts.days_since_signup >= 90
+                then cast(coalesce(cohorts.margin_usd_d90, 0) as {{ type_float64() }})
+                    / cast(cohorts.spend_usd as {{ type_float64() }})
+        end as roas_d90,
+
+        -- payback
+        cast(payback.payback_day as {{ dbt.type_bigint() }}) as payback_day
+    from cohorts_as_of as cohorts
+    left join payback
+        on cohorts.cohort_date = payback.cohort_date
+        and cohorts.acquisition_channel = payback.acquisition_channel
+        and cohorts.country = payback.country
+        and cohorts.platform = payback.platform
+)
+
+select * from final
