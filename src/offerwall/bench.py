@@ -65,6 +65,7 @@ TARGET_INCREMENTAL_OVER_FULL = 0.15
 TARGET_PEAK_BYTES = 4 * 1024**3
 
 POLL_SECONDS = 0.05
+TIMEOUT_RC = 124  # returncode of a step killed at the step timeout (as timeout(1))
 LOWER_BOUND_SCHEMA = "lower_bound"
 # The facts the lower bound recomputes: table name -> key columns (one row per key).
 CHECKED_TABLES = ("fct_task_completions", "fct_offer_daily_performance", "fct_user_ltv")
@@ -281,8 +282,31 @@ def _tree_rss(proc) -> int:
     return total
 
 
-def run_step(name: str, cmd: list[str], *, cwd: Path, env: dict[str, str], log_path: Path) -> StepResult:
-    """Run `cmd` as a child (through the rusage wrapper); wall time and peak memory of its tree."""
+def _kill_tree(pid: int) -> None:
+    """Kill the process `pid` started and all its descendants (by pid, children first)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = root.children(recursive=True) + [root]
+    except psutil.NoSuchProcess:
+        return
+    for p in procs:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(procs, timeout=10)
+
+
+def run_step(
+    name: str, cmd: list[str], *, cwd: Path, env: dict[str, str], log_path: Path, timeout: float | None = None,
+) -> StepResult:
+    """Run `cmd` as a child (through the rusage wrapper); wall time and peak memory of its tree.
+
+    With `timeout` (seconds) a step still running then is killed (its whole process tree) and
+    reported with returncode TIMEOUT_RC and `extra["timed_out"]`; its wall time is the timeout.
+    """
     import psutil
 
     rss_path = log_path.with_suffix(".rss.json")
@@ -293,15 +317,20 @@ def run_step(name: str, cmd: list[str], *, cwd: Path, env: dict[str, str], log_p
     start = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-c", _WRAPPER, payload], cwd=cwd, env=env)
     peak_tree = 0
+    timed_out = False
     try:
         watched = psutil.Process(child.pid)
         while child.poll() is None:
             peak_tree = max(peak_tree, _tree_rss(watched))
+            if timeout is not None and time.perf_counter() - start > timeout:
+                timed_out = True
+                _kill_tree(child.pid)
+                break
             time.sleep(POLL_SECONDS)
     except psutil.NoSuchProcess:
         pass
     except BaseException:
-        child.terminate()
+        _kill_tree(child.pid)
         child.wait()
         raise
     returncode = child.wait()
@@ -311,6 +340,10 @@ def run_step(name: str, cmd: list[str], *, cwd: Path, env: dict[str, str], log_p
         report = json.loads(rss_path.read_text())
         maxrss = int(report["maxrss_kib"]) * 1024
         returncode = int(report["rc"])
+    if timed_out:
+        returncode = TIMEOUT_RC
+        with open(log_path, "a") as log:
+            log.write(f"\n[offerwall bench] killed after the step timeout of {timeout:.0f} s\n")
     return StepResult(
         name=name,
         command=cmd,
@@ -320,6 +353,7 @@ def run_step(name: str, cmd: list[str], *, cwd: Path, env: dict[str, str], log_p
         peak_tree_rss_bytes=peak_tree,
         maxrss_descendant_bytes=maxrss,
         log=str(log_path),
+        extra={"timed_out": True} if timed_out else {},
     )
 
 
@@ -497,6 +531,7 @@ def _step_dict(step: StepResult | None) -> dict | None:
 def bench_scale(
     label: str, rows: int, out_dir: Path, seed: int, project: Path, rows_per_user: float,
     dbt_args: tuple[str, ...] = (),
+    step_timeout: float | None = None,
 ) -> dict:
     """All steps at one scale, in `<out_dir>/<label>/`; returns this scale's results."""
     work = out_dir / label
@@ -534,10 +569,12 @@ def bench_scale(
     def step(name: str, cmd: list[str], extra_env: dict[str, str] | None = None) -> StepResult:
         step_env = dict(env, **(extra_env or {}))
         print(f"  [{label}] {name} ...", flush=True)
-        res = run_step(name, cmd, cwd=project, env=step_env, log_path=work / f"{name}.log")
+        res = run_step(name, cmd, cwd=project, env=step_env, log_path=work / f"{name}.log", timeout=step_timeout)
         steps[name] = res
         result["steps"][name] = _step_dict(res)
         status = "ok" if res.ok else f"FAILED (exit {res.returncode}, log {res.log})"
+        if res.extra.get("timed_out"):
+            status = f"TIMED OUT after {step_timeout:.0f}s (killed; log {res.log})"
         print(f"  [{label}] {name}: {res.wall_seconds:.1f}s, peak {_fmt_mib(res.peak_rss_bytes)} MiB, {status}",
               flush=True)
         if not res.ok:
@@ -721,13 +758,18 @@ def _machine() -> dict:
     }
 
 
-def run_bench(scales: str, out_dir: str, seed: int, *, dbt_args: tuple[str, ...] = ()) -> dict:
+def run_bench(
+    scales: str, out_dir: str, seed: int, *, dbt_args: tuple[str, ...] = (), step_timeout: float | None = None,
+) -> dict:
     """Benchmark every scale; print the table, write results.json and time_vs_rows.png into out_dir.
 
     `dbt_args` are appended to both `dbt build` commands. The benchmark proper leaves it empty
     (the whole project, tests included, is what a morning build costs); the smoke test narrows
-    the build to the three facts' lineage to stay fast.
+    the build to the three facts' lineage to stay fast. `step_timeout` (seconds) kills a step
+    that runs longer and records it as timed out (the scale's later steps are then skipped).
     """
+    if step_timeout is not None and step_timeout <= 0:
+        raise OfferwallError(f"step timeout must be positive, got {step_timeout}")
     parsed = parse_scales(scales)
     project = project_dir()
     lower_bound_sql_path(project)
@@ -744,6 +786,7 @@ def run_bench(scales: str, out_dir: str, seed: int, *, dbt_args: tuple[str, ...]
         "scale_mapping": {"days": SCALE_DAYS, "min_users": MIN_USERS, "bad_rate": BAD_RATE,
                           "fraud_rate": FRAUD_RATE, "calibration": calibration},
         "dbt_args": list(dbt_args),
+        "step_timeout_seconds": step_timeout,
         "machine": _machine(),
         "scales": [],
     }
@@ -752,7 +795,8 @@ def run_bench(scales: str, out_dir: str, seed: int, *, dbt_args: tuple[str, ...]
     for label, rows in parsed:
         print(f"scale {label}: about {rows:,} user_offers rows -> generate "
               f"--users {generator_flags(rows, seed, rows_per_user)['users']} --days {SCALE_DAYS}", flush=True)
-        scale = bench_scale(label, rows, out, seed, project, rows_per_user, dbt_args=tuple(dbt_args))
+        scale = bench_scale(label, rows, out, seed, project, rows_per_user, dbt_args=tuple(dbt_args),
+                            step_timeout=step_timeout)
         scale["ratios"] = _ratios(scale)
         scale["targets"] = evaluate_targets(scale)
         results["scales"].append(scale)

@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--scales", default="100k,1m,10m", help="comma-separated user_offers sizes (e.g. 100k,1m,10m)")
     bench.add_argument("--out", default="bench-results", help="folder for results.json and the plot")
     bench.add_argument("--seed", type=_non_negative_int, default=7)
+    bench.add_argument("--step-timeout", type=_positive_int, default=None,
+                       help="kill a step running longer than this many seconds and report it as timed out")
 
     fraud = sub.add_parser("fraud-eval", help="precision and recall of the high risk tier against the generator's labels")
     fraud.add_argument("--duckdb", default=None, help="DuckDB file (default $DUCKDB_PATH or warehouse.duckdb)")
@@ -135,7 +137,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     elif args.command == "bench":
         from offerwall.bench import run_bench
 
-        run_bench(scales=args.scales, out_dir=args.out, seed=args.seed)
+        run_bench(scales=args.scales, out_dir=args.out, seed=args.seed, step_timeout=args.step_timeout)
     elif args.command == "fraud-eval":
         from offerwall.fraud_eval import fraud_eval
 

@@ -164,3 +164,15 @@ def test_lower_bound_script_takes_the_project_vars(tmp_path: Path) -> None:
     (project / "benchmarks" / "lower_bound.sql").write_text("select {{ var('missing_var') }}")
     with pytest.raises(OfferwallError, match="missing_var"):
         bench.render_lower_bound(project, tmp_path / "out.sql")
+
+
+def test_run_step_kills_a_step_at_its_timeout(tmp_path: Path) -> None:
+    # A step that would sleep a minute, with a grandchild: both must be gone after the timeout.
+    code = ("import subprocess, sys, time; "
+            "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)")
+    started = time.perf_counter()
+    res = bench.run_step("slow", [sys.executable, "-c", code], cwd=tmp_path, env={}, log_path=tmp_path / "s.log",
+                         timeout=1.0)
+    assert time.perf_counter() - started < 15
+    assert res.returncode == bench.TIMEOUT_RC and res.extra == {"timed_out": True} and not res.ok
+    assert "step timeout" in Path(res.log).read_text()
