@@ -41,10 +41,11 @@ _HEX_LUT = _hex_lut()
 
 
 def hex_strings(values: np.ndarray, width: int = 16, prefix: str = "") -> pa.Array:
-    """uint64 -> lowercase hex strings (Arrow) of `width` (multiple of 4, <= 16) characters, vectorised."""
+    """uint64 -> lowercase hex strings (Arrow) of its last `width` (<= 16) hex digits, vectorised."""
     v = np.ascontiguousarray(np.asarray(values, dtype=np.uint64).astype(">u8"))
-    quads = v.view(np.uint16).reshape(-1, 4)[:, 4 - width // 4:]
-    chars = _HEX_LUT[quads].view(np.uint8).reshape(len(v), width)
+    n_quads = -(-width // 4)
+    quads = v.view(np.uint16).reshape(-1, 4)[:, 4 - n_quads:]
+    chars = _HEX_LUT[quads].view(np.uint8).reshape(len(v), 4 * n_quads)[:, 4 * n_quads - width:]
     if prefix:
         pre = np.frombuffer(prefix.encode(), dtype=np.uint8)
         chars = np.hstack([np.broadcast_to(pre, (len(v), len(pre))), chars])

@@ -90,7 +90,7 @@ def build_users(rng: np.random.Generator, n: int, first_idx: int, t0: int, t1: i
 
     fr = cols["fraud"]
     quality = CHANNEL_QUALITY[ch] * (0.6 + 0.4 * COUNTRY_VALUE[cols["country"]])
-    starts = rng.lognormal(np.log(3.4), 1.15, n) * quality
+    starts = rng.lognormal(np.log(2.2), 1.15, n) * quality
     tau = rng.lognormal(np.log(9.0), 0.8, n)
     starts = np.minimum(starts, 2.5 * tau)  # legit users: a few completions per active day at most
     retained = np.where(rng.random(n) < 0.3, starts * rng.uniform(0.005, 0.03, n), 0.0)

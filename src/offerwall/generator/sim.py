@@ -33,6 +33,7 @@ from offerwall.raw_io import LABELS_SCHEMA, RAW_SCHEMA, RAW_TABLES, create_table
 SIM_SCHEMA = "sim"
 DEFAULT_START = dt.date(2026, 1, 1)
 WINDOW_DAYS = 7
+DUCKDB_MEMORY_LIMIT = "1GB"  # the generator's own DuckDB connection; keeps peak memory bounded
 GENERATOR_VERSION = 1
 
 OFFER_BAD_KINDS = np.array(["malformed_json", "unknown_status"], dtype=object)
@@ -88,7 +89,7 @@ class _Writer:
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
-        self.queue: queue.Queue = queue.Queue(maxsize=2)
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -385,7 +386,9 @@ def _validate(users: int, days: int, seed: int, bad_rate: float, fraud_rate: flo
 
 def _connect(path: str | Path) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(path))
+        con = duckdb.connect(str(path))
+        con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+        return con
     except duckdb.Error as exc:
         raise OfferwallError(f"cannot open DuckDB file {path}: {str(exc).splitlines()[0]}") from None
 
@@ -427,8 +430,11 @@ def generate(*, users: int, days: int, seed: int, bad_rate: float, fraud_rate: f
     con = _connect(duckdb_path)
     bad_parts: list[dict] = []
     try:
+        # Replace raw/labels/sim in one short transaction, then append batch by batch (auto-commit keeps
+        # DuckDB's memory bounded); sim.state is written last, so a failed run never looks like a source.
         con.execute("begin")
         _create_schemas(con)
+        con.execute("commit")
         next_id = 1
         n_rows = 0
         windows = list(range(t0, clock, WINDOW_DAYS * US_PER_DAY))
@@ -474,10 +480,7 @@ def generate(*, users: int, days: int, seed: int, bad_rate: float, fraud_rate: f
             "advances": 0,
         }
         _write_state(con, state)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+        con.execute("checkpoint")
     finally:
         con.close()
     if parquet_dir is not None:
