@@ -18,26 +18,23 @@
     )
 }}
 
+-- depends_on: {{ ref('int_offer_task_versions') }}
 with
 
 int_task_completions_versioned as (
     select * from {{ ref('int_task_completions_versioned') }}
 ),
 
-int_offer_task_versions as (
-    select * from {{ ref('int_offer_task_versions') }}
-),
-
-{% if is_incremental_run() -%}
-{{ fct_task_completions_batch_ctes(
-    completions='int_task_completions_versioned',
-    task_versions='int_offer_task_versions',
-) }},
-{%- else -%}
-completions_batch as (
-    select * from int_task_completions_versioned
-),
-{%- endif %}
+{% if is_incremental_run() %}
+    {{ fct_task_completions_batch_ctes(
+        completions='int_task_completions_versioned',
+        task_versions=ref('int_offer_task_versions'),
+    ) }},
+{% else %}
+    completions_batch as (
+        select * from int_task_completions_versioned
+    ),
+{% endif %}
 
 final as (
     select
