@@ -97,8 +97,11 @@ def _write_requests(project: Path, users: list[str], requested_at: str) -> None:
     with path.open(newline="") as f:
         header = next(csv.reader(f))
     assert header == ["user_id", "requested_at"], f"{SEED} header is {header}"
+    text = path.read_text()
     with path.open("a", newline="") as f:
-        writer = csv.writer(f)
+        if text and not text.endswith("\n"):
+            f.write("\n")
+        writer = csv.writer(f, lineterminator="\n")
         for user in users:
             writer.writerow([user, requested_at])
 

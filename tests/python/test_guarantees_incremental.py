@@ -7,7 +7,7 @@
    compared by order-independent checksums (row count + sum of the hash of each row's text over
    all columns).
 2. Idempotent: a second `dbt build` on unchanged sources changes no table dbt writes (models,
-   incrementals, snapshots, seeds).
+   incrementals, snapshots, seeds; data tests write nothing, so the rebuild skips them).
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt_harness import NO_TESTS, Warehouse, baseline_warehouse, compare_warehouses, copy_project
+from dbt_harness import NO_TESTS, Warehouse, baseline_warehouse, compare_warehouses, shared_project
 
 GENERATE = {"users": 1500, "days": 40, "seed": 23, "bad_rate": 0.01, "fraud_rate": 0.03}
 ADVANCE_DAYS = (20, 20, 20)  # 40 + 60 = 100 simulated days: past the 90-day chargeback window
-# Rounds build models and snapshots (NO_TESTS); data tests run in the first and the full-refresh build.
+# The incremental builds run models, snapshots and seeds (NO_TESTS); the data tests run on the
+# final full-refresh build.
 LATE_CHARGEBACK = dt.timedelta(days=30)
 
 
@@ -77,13 +78,12 @@ def _change_stats(history: Path, wh: Warehouse, rounds: int) -> dict[str, int]:
     return stats
 
 
-def test_incremental_equals_full_refresh(tmp_path: Path) -> None:
-    project = copy_project(tmp_path / "project")
-    inc = Warehouse(project, tmp_path / "incremental")
+def test_incremental_equals_full_refresh(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
+    inc = Warehouse(shared_project(tmp_path_factory), tmp_path / "incremental")
     history = tmp_path / "history.duckdb"
 
     inc.generate(**GENERATE)
-    first = inc.dbt("build")
+    first = inc.dbt("build", *NO_TESTS)
     assert first.success, first.summary()
     _record_round(history, inc, 0)
 
@@ -124,7 +124,7 @@ def test_build_is_idempotent(tmp_path_factory: pytest.TempPathFactory, tmp_path:
     tables = base.stateful_relations()
     assert any(rel.name == "fct_task_completions" for rel in tables), [r.name for r in tables]
     again = base.copy_to(tmp_path / "again")
-    res = again.dbt("build")
+    res = again.dbt("build", *NO_TESTS)  # data tests write nothing: models, snapshots and seeds do
     assert res.success, res.summary()
     problems = compare_warehouses(base, again, tables)
     assert not problems, (

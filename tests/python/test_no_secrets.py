@@ -134,6 +134,7 @@ PII_COLUMN = re.compile(
     r"(?i)(^|_)(e_?mail|phone|msisdn|ip|ip_?addr(ess)?|ipv[46]|first_?name|last_?name|full_?name|"
     r"street|address|birth|dob|passport|ssn|password|device_?id|idfa|gaid|imei|mac_?addr(ess)?)($|_)"
 )
+IP_OR_DEVICE_ID = re.compile(r"(?i)(^|_)(ip|device)(_(address|addr|id|fingerprint|ua))?$")
 EMAIL = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
 IPV4 = r"(^|[^0-9.])((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])([^0-9.]|$)"
 IPV6 = r"(?i)\b([0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b"
@@ -160,7 +161,7 @@ def test_marts_have_no_pii_columns(built: Warehouse) -> None:
     bad = {k: v for k, v in bad.items() if v}
     assert not bad, f"mart columns named like raw PII (expose *_hash or nothing): {bad}"
     ip_like = {
-        rel.name: [n for n, _ in built.columns(rel) if re.search(r"(?i)(^|_)(ip|device)(_|$)", n) and not n.endswith("_hash")]
+        rel.name: [n for n, _ in built.columns(rel) if IP_OR_DEVICE_ID.search(n) and not n.endswith("_hash")]
         for rel in marts
     }
     ip_like = {k: v for k, v in ip_like.items() if v}
