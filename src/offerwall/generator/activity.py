@@ -21,6 +21,8 @@ _W_MAX = _W.max()
 OVERSAMPLE = _W_MAX / _W.mean()
 VELOCITY_DAYS = 14
 CHARGEBACK_WINDOW_DAYS = 90
+_VALUABLE = np.zeros(16, dtype=bool)
+_VALUABLE[VALUABLE_TYPES] = True
 
 
 class Catalog:
@@ -160,7 +162,7 @@ def simulate_window(rng: np.random.Generator, users: dict, cat: Catalog, t0: int
     bot = is_bot[start_no]
     step = rng.lognormal(0.0, 0.8, len(task_idx)) * cat.tasks["step_median_us"][task_idx]
     # a real person needs minutes for anything valuable; velocity grinders chain quick tasks
-    floor = np.where(np.isin(ttype, VALUABLE_TYPES), 3 * US_PER_MINUTE, 20 * US_PER_SECOND)
+    floor = np.where(_VALUABLE[ttype], 3 * US_PER_MINUTE, 20 * US_PER_SECOND)
     step = np.maximum(np.where(fr == F_VELOCITY, step * 0.1, step), floor)
     step = np.where(bot, rng.uniform(2, 8, len(task_idx)) * US_PER_SECOND, step).astype(np.int64)
     cum = np.cumsum(step)
@@ -228,7 +230,7 @@ def simulate_window(rng: np.random.Generator, users: dict, cat: Catalog, t0: int
 
     # a reversed completion's credited row always reaches the replica before the reversal
     lags[1] = np.where(reversed_, np.minimum(lags[1], (e2 - e1) // 2), lags[1])
-    order = np.lexsort((task_id, uidx, completed))
+    order = np.argsort(completed, kind="stable")  # ids follow completion time, like an auto-increment
     cols = {
         "user_idx": uidx,
         "offer_id": offer_id,

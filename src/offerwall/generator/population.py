@@ -10,6 +10,7 @@ from offerwall.generator.catalog import COUNTRIES, COUNTRY_VALUE, COUNTRY_WEIGHT
 CHANNELS = np.array(["organic", "referral", "google_ads", "meta", "tiktok", "apple_search_ads"])
 CHANNEL_WEIGHTS = np.array([0.35, 0.10, 0.18, 0.17, 0.12, 0.08])
 PAID_CHANNELS = np.array([2, 3, 4, 5])
+_PAID_POS = np.array([-1, -1, 0, 1, 2, 3])  # channel code -> position in PAID_CHANNELS
 # user quality (expected activity multiplier) and cost per acquired user (USD, for a US user)
 CHANNEL_QUALITY = np.array([1.0, 1.25, 0.9, 0.8, 0.5, 1.3])
 CHANNEL_CAC_USD = np.array([0.0, 0.0, 3.2, 2.6, 1.4, 4.5])
@@ -130,33 +131,40 @@ def user_id_strings_u64(user_idx: np.ndarray, seed: int) -> np.ndarray:
     return mix64(np.asarray(user_idx, dtype=np.uint64), seed * 7919 + 1)
 
 
-def ua_spend(rng: np.random.Generator, users: dict, day0: int, day1: int) -> dict[str, np.ndarray]:
+def ua_spend(seed: int, users: dict, day0: int, day1: int) -> dict[str, np.ndarray]:
     """Daily spend per date x paid channel x country x platform for days [day0, day1) (days since epoch).
 
     Spend follows the users each paid cell brought (CAC differs per channel and country, with noise);
-    some paid cells have spend and no users (campaigns that bought nothing).
+    some paid cells have spend and no users (campaigns that bought nothing). Randomness is per day, so a
+    day's rows do not depend on which run (generate or advance) exports them.
     """
-    n_days = day1 - day0
+    n_days = max(day1 - day0, 0)
     n_c, n_p, n_ch = len(COUNTRIES), len(PLATFORMS), len(PAID_CHANNELS)
     shape = (n_days, n_ch, n_c, n_p)
-    counts = np.zeros(shape, dtype=np.int64)
     day = users["signup_at"] // US_PER_DAY
-    paid = np.isin(users["channel_code"], PAID_CHANNELS) & (day >= day0) & (day < day1)
-    if paid.any():
-        ch_pos = np.searchsorted(PAID_CHANNELS, users["channel_code"][paid])
-        flat = np.ravel_multi_index(
-            (day[paid] - day0, ch_pos, users["country_code"][paid], users["platform_code"][paid]), shape
-        )
-        counts = np.bincount(flat, minlength=counts.size).reshape(shape)
+    ch_pos = _PAID_POS[users["channel_code"]]
+    paid = (ch_pos >= 0) & (day >= day0) & (day < day1)
+    flat = np.ravel_multi_index(
+        (day[paid] - day0, ch_pos[paid], users["country_code"][paid], users["platform_code"][paid]), shape
+    ) if n_days else np.empty(0, dtype=np.int64)
+    counts = np.bincount(flat, minlength=int(np.prod(shape))).reshape(shape)
+    cell = (n_ch, n_c, n_p)
+    noise = np.empty(shape)
+    idle_u = np.empty(shape)
+    idle_amount = np.empty(shape)
+    for d in range(n_days):  # one small draw per day (720 cells), not per row
+        rng = np.random.default_rng([seed, 2, day0 + d])
+        noise[d] = rng.lognormal(0.0, 0.25, cell)
+        idle_u[d] = rng.random(cell)
+        idle_amount[d] = rng.uniform(1.0, 25.0, cell)
     cac = CHANNEL_CAC_USD[PAID_CHANNELS][None, :, None, None] * (0.25 + COUNTRY_VALUE[None, None, :, None])
-    noise = rng.lognormal(0.0, 0.25, shape)
     spend = counts * cac * noise
     # platforms a channel can buy: apple_search_ads only iOS, meta/tiktok mobile only
     allowed = np.ones((n_ch, n_p), dtype=bool)
     allowed[3, [0, 2]] = False
     allowed[1:3, 2] = False
-    idle = (counts == 0) & (rng.random(shape) < 0.12) & allowed[None, :, None, :]
-    spend = np.where(idle, rng.uniform(1.0, 25.0, shape), spend)
+    idle = (counts == 0) & (idle_u < 0.12) & allowed[None, :, None, :]
+    spend = np.where(idle, idle_amount, spend)
     keep = spend > 0
     d, c, k, p = np.nonzero(keep)
     return {

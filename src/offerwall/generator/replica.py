@@ -59,7 +59,7 @@ def replica_events(comp: dict, ids: np.ndarray, c_prev: int, c_now: int) -> tupl
         ev.append(np.full(len(w), k, dtype=np.int64))
     idx_a, ev_a = np.concatenate(idx), np.concatenate(ev)
     loaded = np.choose(ev_a, [comp["l0"][idx_a], comp["l1"][idx_a], comp["l2"][idx_a]]) if len(idx_a) else idx_a
-    order = np.lexsort((ev_a, ids[idx_a], loaded))
+    order = np.argsort(loaded, kind="stable")
     return idx_a[order], ev_a[order]
 
 

@@ -252,19 +252,14 @@ def _user_rows(rng: np.random.Generator, users: dict, sel: np.ndarray, user_pool
 def _spend_rows(seed: int, users: dict, day0: int, day1: int, c_prev: int, c_now: int, bad_rate: float,
                 ensure_kinds: bool) -> tuple[pa.Table, dict]:
     """Spend rows for days [day0, day1) whose export lands in (c_prev, c_now]; per-day randomness."""
-    parts = []
-    for day in range(day0, day1):  # one vectorised call per simulated day
-        load = (day + 1) * US_PER_DAY + (1 + day % 3) * US_PER_HOUR
-        if not (c_prev < load <= c_now):
-            continue
-        s = ua_spend(np.random.default_rng([seed, 2, day]), users, day, day + 1)
-        s["loaded"] = np.full(len(s["spend_day"]), load, dtype=np.int64)
-        parts.append(s)
-    if not parts:
+    load_of = lambda day: (day + 1) * US_PER_DAY + (1 + day % 3) * US_PER_HOUR  # noqa: E731  export time
+    days = [d for d in range(day0, day1) if c_prev < load_of(d) <= c_now]
+    if days:
+        cols = ua_spend(seed, users, days[0], days[-1] + 1)
+        cols["loaded"] = (cols["spend_day"] + 1) * US_PER_DAY + (1 + cols["spend_day"] % 3) * US_PER_HOUR
+    else:
         cols = {k: np.empty(0, dtype=np.int64) for k in ("spend_day", "spend_cents", "loaded")}
         cols.update({k: np.empty(0, dtype=object) for k in ("channel", "country", "platform")})
-    else:
-        cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     n = len(cols["spend_day"])
     rng = np.random.default_rng([seed, 4, day0, day1])
     rows, kinds = (pick_bad if ensure_kinds else _random_bad)(rng, n, bad_rate, SPEND_BAD_KINDS)
