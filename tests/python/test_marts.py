@@ -1,0 +1,163 @@
+"""The teams' marts on small generated data: they build, reconcile, and the fraud tier finds the fraud.
+
+One warehouse (generated with the CLI, `--users 5000 --days 100`, built with `dbt build` in an
+isolated project copy, see dbt_harness.py) serves every test of this module. `dbt build` also runs
+the marts' dbt unit tests (LTV horizons, ROAS/CAC/payback, the fraud score) and data tests
+(contracts, reconciliations); the tests below check those ran and passed, and check the key
+invariants again from Python, independently of the dbt tests.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dbt_harness import OFFERWALL, Warehouse, copy_project
+from offerwall import OfferwallError
+from offerwall.fraud_eval import FRAUD_TYPES, evaluate, failures, fraud_eval
+
+MIN_PRECISION = 0.9
+MIN_RECALL = 0.8
+
+CORE = '"dev_marts_core"'
+OM = '"dev_marts_offer_management"'
+UA = '"dev_marts_user_acquisition"'
+AF = '"dev_marts_anti_fraud"'
+STAGING = '"dev_staging"'
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Warehouse, object]:
+    tmp = tmp_path_factory.mktemp("marts")
+    project = copy_project(tmp / "project")
+    wh = Warehouse(project, tmp / "wh")
+    wh.generate(users=5000, days=100, seed=11, bad_rate=0.01, fraud_rate=0.03)
+    res = wh.dbt("build")
+    return wh, res
+
+
+def test_build_passes_with_the_marts_unit_and_data_tests(built) -> None:
+    wh, res = built
+    assert res.success, res.summary()
+    by_name = {n.name: n for n in res.nodes}
+    for unit_test in (
+        "fct_user_ltv_horizons_fill_only_once_elapsed",
+        "fct_ua_cohorts_cac_roas_payback",
+        "fct_user_fraud_signals_score_and_tier",
+    ):
+        assert unit_test in by_name, f"unit test {unit_test} did not run"
+        assert by_name[unit_test].status == "pass", by_name[unit_test]
+    for model in (
+        "dim_users", "fct_offer_daily_performance", "fct_offer_task_funnel", "fct_user_ltv",
+        "fct_ua_cohorts", "fct_user_fraud_signals", "fraud_review_queue",
+    ):  # fmt: skip
+        assert by_name[model].status == "success", by_name[model]
+    reconciliations = [n for n in res.nodes if n.name.startswith("equal_sum_")]
+    assert len(reconciliations) >= 6 and all(n.status == "pass" for n in reconciliations), reconciliations
+
+
+def test_total_margin_is_equal_across_the_fact_and_the_marts(built) -> None:
+    wh, _ = built
+    fact = wh.scalar(f"select sum(margin_usd) from {CORE}.fct_task_completions")
+    daily = wh.scalar(f"select sum(margin_usd) from {OM}.fct_offer_daily_performance")
+    ltv = wh.scalar(f"select sum(margin_usd_to_date) from {UA}.fct_user_ltv")
+    users = wh.scalar(f"select sum(lifetime_margin_usd) from {CORE}.dim_users")
+    funnel = wh.scalar(f"select sum(margin_usd) from {OM}.fct_offer_task_funnel")
+    assert isinstance(fact, Decimal) and fact != 0
+    assert fact == daily == ltv == users == funnel
+
+
+def test_cohort_spend_equals_staged_spend_and_unpaid_channels_carry_none(built) -> None:
+    wh, _ = built
+    staged = wh.scalar(f"select sum(spend_usd) from {STAGING}.stg_offerwall__ua_spend_daily")
+    cohorts = wh.scalar(f"select sum(spend_usd) from {UA}.fct_ua_cohorts")
+    assert staged > 0 and cohorts == staged
+    unpaid = wh.query(
+        f"select count(*), count(spend_usd), count(cac_usd), count(roas_d7) from {UA}.fct_ua_cohorts "
+        "where acquisition_channel in ('organic', 'referral')"
+    )[0]
+    assert unpaid[0] > 0 and unpaid[1:] == (0, 0, 0)
+    # every signup lands in exactly one cohort
+    signups = wh.scalar(f"select count(*) from {STAGING}.stg_offerwall__users")
+    assert wh.scalar(f"select sum(users) from {UA}.fct_ua_cohorts") == signups
+
+
+def test_ltv_horizons_are_null_until_elapsed(built) -> None:
+    wh, _ = built
+    rows = wh.query(
+        f"""
+        select
+            count(*) filter (where days_since_signup < 7 and margin_usd_d7 is not null),
+            count(*) filter (where days_since_signup >= 7 and margin_usd_d7 is null),
+            count(*) filter (where days_since_signup < 90 and margin_usd_d90 is not null),
+            count(*) filter (where days_since_signup >= 90 and margin_usd_d90 is null),
+            count(*) filter (where margin_usd_d90 is not null),
+            count(*) filter (where margin_usd_d7 is null and signup_date is not null)
+        from {UA}.fct_user_ltv
+        """
+    )[0]
+    assert rows[:4] == (0, 0, 0, 0)
+    assert rows[4] > 0 and rows[5] > 0  # 100 days of data: both elapsed and pending horizons exist
+
+
+def test_review_queue_is_the_high_tier_by_money_at_risk(built) -> None:
+    wh, _ = built
+    high = wh.scalar(f"select count(*) from {AF}.fct_user_fraud_signals where risk_tier = 'high'")
+    queue = wh.query(f"select review_rank, money_at_risk_usd from {AF}.fraud_review_queue order by review_rank")
+    assert high > 0 and len(queue) == high
+    assert [r[0] for r in queue] == list(range(1, high + 1))
+    amounts = [r[1] for r in queue]
+    assert amounts == sorted(amounts, reverse=True)
+
+
+def test_fraud_high_tier_meets_precision_and_recall_per_type(built, capsys) -> None:
+    wh, res = built
+    assert res.success, res.summary()
+    rows = {r.name: r for r in evaluate(wh.db)}
+    assert set(rows) == {*FRAUD_TYPES, "overall"}
+    for fraud_type in FRAUD_TYPES:
+        assert rows[fraud_type].labelled > 0, f"no {fraud_type} user generated"
+    assert failures(list(rows.values()), MIN_PRECISION, MIN_RECALL) == []
+    assert fraud_eval(wh.db, MIN_PRECISION, MIN_RECALL) == 0
+    out = capsys.readouterr().out
+    assert "overall" in out and all(t in out for t in FRAUD_TYPES)
+
+
+def test_fraud_eval_cli_exit_codes(built) -> None:
+    wh, _ = built
+    ok = subprocess.run(
+        [OFFERWALL, "fraud-eval", "--duckdb", str(wh.db), "--min-precision", "0.9", "--min-recall", "0.8"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "precision" in ok.stdout and "bot" in ok.stdout
+    # no tier is perfect on both counts: an impossible minimum must fail with exit 1
+    short = subprocess.run(
+        [OFFERWALL, "fraud-eval", "--duckdb", str(wh.db), "--min-precision", "1.01"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert short.returncode == 1, short.stdout + short.stderr
+    assert "below the minimum" in short.stdout
+
+
+def test_fraud_eval_errors_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(OfferwallError, match="not found"):
+        fraud_eval(tmp_path / "missing.duckdb")
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    with pytest.raises(OfferwallError, match="labels"):
+        fraud_eval(empty)
+    with duckdb.connect(str(empty)) as con:
+        con.execute("create schema labels")
+        con.execute("create table labels.fraud_users (user_id varchar, fraud_type varchar)")
+    with pytest.raises(OfferwallError, match="dbt build"):
+        fraud_eval(empty)
+    proc = subprocess.run(
+        [OFFERWALL, "fraud-eval", "--duckdb", str(tmp_path / "missing.duckdb")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and "not found" in proc.stderr
