@@ -209,16 +209,16 @@ def simulate_window(rng: np.random.Generator, users: dict, cat: Catalog, t0: int
     p_rej = np.where(fr == F_NONE, 0.025, np.where(fr == F_BOT, 0.30, 0.22))
     rejected = rng.random(n) < p_rej
     hold_days = rng.lognormal(np.log(HOLD_MEDIAN_DAYS[ttype]), 0.8)
-    hold_days = np.where(rng.random(n) < 0.06, hold_days + rng.uniform(5, 25, n), hold_days)
+    hold_days = np.where(rng.random(n) < 0.10, hold_days + rng.uniform(5, 25, n), hold_days)
     hold = (hold_days * US_PER_DAY).astype(np.int64)
     rej_delay = (rng.lognormal(np.log(1.5), 0.7, n) * US_PER_DAY).astype(np.int64)
     valuable_buy = (ttype == T_PURCHASE) | (ttype == T_DEPOSIT)
-    p_rev = np.where(fr == F_CHARGEBACK, 0.8, np.where(valuable_buy, 0.07, 0.03))
+    p_rev = np.where(fr == F_CHARGEBACK, 0.85, np.where(valuable_buy, 0.07, 0.03))
     p_rev = np.where((fr >= 0) & (fr != F_CHARGEBACK), 0.06, p_rev)
     reversed_ = ~rejected & (rng.random(n) < p_rev)
     rev_days = np.where(
         fr == F_CHARGEBACK,
-        5.0 + np.minimum(rng.exponential(7.0, n), 35.0),
+        5.0 + np.minimum(rng.exponential(4.0, n), 35.0),
         np.where(rng.random(n) < 0.55, rng.uniform(1, 30, n), rng.uniform(30, CHARGEBACK_WINDOW_DAYS - 0.01, n)),
     )
     e1 = completed + np.where(rejected, rej_delay, hold)
