@@ -47,7 +47,7 @@ user_devices as (
     select
         completions.user_id,
         count(distinct completions.device_hash) as distinct_devices,
-        max(device_users.users_on_device) as max_users_on_device
+        max(device_users.users_on_device) as device_sharing_users
     from fct_task_completions as completions
     inner join device_users
         on completions.device_hash = device_users.device_hash
@@ -57,8 +57,8 @@ user_devices as (
 user_ips as (
     select
         completions.user_id,
-        count(distinct completions.ip_hash) as distinct_ips,
-        max(ip_users.users_on_ip) as max_users_on_ip
+        count(distinct completions.ip_hash) as distinct_networks,
+        max(ip_users.users_on_ip) as network_sharing_users
     from fct_task_completions as completions
     inner join ip_users
         on completions.ip_hash = ip_users.ip_hash
@@ -158,10 +158,10 @@ signals as (
         user_completions.user_id,
 
         -- raw signals
-        coalesce(user_devices.max_users_on_device, 1) as max_users_on_device,
+        coalesce(user_devices.device_sharing_users, 1) as device_sharing_users,
         coalesce(user_devices.distinct_devices, 0) as distinct_devices,
-        coalesce(user_ips.max_users_on_ip, 1) as max_users_on_ip,
-        coalesce(user_ips.distinct_ips, 0) as distinct_ips,
+        coalesce(user_ips.network_sharing_users, 1) as network_sharing_users,
+        coalesce(user_ips.distinct_networks, 0) as distinct_networks,
         user_completions.completions,
         user_velocity.active_days,
         cast(user_completions.completions as {{ type_float64() }})
@@ -215,10 +215,10 @@ signals as (
 scaled as (
     select
         *,
-        {{ anti_fraud_ramp('max_users_on_device',
+        {{ anti_fraud_ramp('device_sharing_users',
             var('anti_fraud_device_users_low'), var('anti_fraud_device_users_high')) }} as device_signal,
-        {{ anti_fraud_ramp('max_users_on_ip',
-            var('anti_fraud_ip_users_low'), var('anti_fraud_ip_users_high')) }} as ip_signal,
+        {{ anti_fraud_ramp('network_sharing_users',
+            var('anti_fraud_ip_users_low'), var('anti_fraud_ip_users_high')) }} as network_signal,
         case
             when fast_completions >= {{ var('anti_fraud_fast_min_completions') }}
                 then {{ anti_fraud_ramp('fast_completion_share',
@@ -254,7 +254,7 @@ weighted as (
     select
         *,
         {{ var('anti_fraud_weight_device') }} * device_signal as device_signal_weighted,
-        {{ var('anti_fraud_weight_ip') }} * ip_signal as ip_signal_weighted,
+        {{ var('anti_fraud_weight_ip') }} * network_signal as network_signal_weighted,
         {{ var('anti_fraud_weight_fast_completion') }} * fast_completion_signal as fast_completion_signal_weighted,
         {{ var('anti_fraud_weight_velocity') }} * velocity_signal as velocity_signal_weighted,
         {{ var('anti_fraud_weight_chargeback') }} * chargeback_signal as chargeback_signal_weighted,
@@ -272,7 +272,7 @@ scored as (
             100 * (
                 1
                 - (1 - device_signal_weighted)
-                * (1 - ip_signal_weighted)
+                * (1 - network_signal_weighted)
                 * (1 - fast_completion_signal_weighted)
                 * (1 - velocity_signal_weighted)
                 * (1 - chargeback_signal_weighted)
@@ -284,7 +284,7 @@ scored as (
         ) as risk_score,
         greatest(
             device_signal_weighted,
-            ip_signal_weighted,
+            network_signal_weighted,
             fast_completion_signal_weighted,
             velocity_signal_weighted,
             chargeback_signal_weighted,
@@ -314,7 +314,7 @@ final as (
         case
             when scored.top_signal_weighted <= 0 then 'none'
             when scored.device_signal_weighted = scored.top_signal_weighted then 'device_farm'
-            when scored.ip_signal_weighted = scored.top_signal_weighted then 'device_farm'
+            when scored.network_signal_weighted = scored.top_signal_weighted then 'device_farm'
             when scored.fast_completion_signal_weighted = scored.top_signal_weighted then 'bot'
             when scored.velocity_signal_weighted = scored.top_signal_weighted then 'velocity'
             when scored.chargeback_signal_weighted = scored.top_signal_weighted then 'chargeback_abuser'
@@ -325,7 +325,7 @@ final as (
 
         -- signals scaled to [0, 1]
         cast(scored.device_signal as {{ type_float64() }}) as device_signal,
-        cast(scored.ip_signal as {{ type_float64() }}) as ip_signal,
+        cast(scored.network_signal as {{ type_float64() }}) as network_signal,
         cast(scored.fast_completion_signal as {{ type_float64() }}) as fast_completion_signal,
         cast(scored.velocity_signal as {{ type_float64() }}) as velocity_signal,
         cast(scored.chargeback_signal as {{ type_float64() }}) as chargeback_signal,
@@ -334,10 +334,10 @@ final as (
         cast(scored.payout_concentration_signal as {{ type_float64() }}) as payout_concentration_signal,
 
         -- shared device and IP
-        cast(scored.max_users_on_device as {{ dbt.type_bigint() }}) as max_users_on_device,
+        cast(scored.device_sharing_users as {{ dbt.type_bigint() }}) as device_sharing_users,
         cast(scored.distinct_devices as {{ dbt.type_bigint() }}) as distinct_devices,
-        cast(scored.max_users_on_ip as {{ dbt.type_bigint() }}) as max_users_on_ip,
-        cast(scored.distinct_ips as {{ dbt.type_bigint() }}) as distinct_ips,
+        cast(scored.network_sharing_users as {{ dbt.type_bigint() }}) as network_sharing_users,
+        cast(scored.distinct_networks as {{ dbt.type_bigint() }}) as distinct_networks,
 
         -- velocity
         cast(scored.completions as {{ dbt.type_bigint() }}) as completions,
