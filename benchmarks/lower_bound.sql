@@ -359,15 +359,18 @@ select
     aggregated.reversed_completions,
     aggregated.rejected_completions,
     aggregated.users,
-    aggregated.nominal_payout_usd,
-    aggregated.nominal_reward_usd,
-    aggregated.revenue_usd,
-    aggregated.reward_cost_usd,
-    aggregated.margin_usd,
-    case when aggregated.revenue_usd <> 0 then aggregated.margin_usd / aggregated.revenue_usd end as margin_pct,
+    cast(aggregated.nominal_payout_usd as decimal(18, 3)) as nominal_payout_usd,
+    cast(aggregated.nominal_reward_usd as decimal(18, 3)) as nominal_reward_usd,
+    cast(aggregated.revenue_usd as decimal(18, 3)) as revenue_usd,
+    cast(aggregated.reward_cost_usd as decimal(18, 3)) as reward_cost_usd,
+    cast(aggregated.margin_usd as decimal(18, 3)) as margin_usd,
+    case
+        when aggregated.revenue_usd <> 0
+            then cast(aggregated.margin_usd as double) / cast(aggregated.revenue_usd as double)
+    end as margin_pct,
     case
         when aggregated.credited_completions + aggregated.reversed_completions > 0
-            then aggregated.reversed_completions * 1.0
+            then cast(aggregated.reversed_completions as double)
             / (aggregated.credited_completions + aggregated.reversed_completions)
     end as reversal_rate
 from aggregated
@@ -376,10 +379,17 @@ left join lb_offers as offers
     and offers.is_staged;
 
 -- fct_user_ltv: every user (staged users plus users seen only in completions), recognised margin
--- to date and per horizon, a horizon filled once it has elapsed at the data's own as-of date.
+-- to date and per horizon, a horizon filled once it has elapsed at the as-of date (var as_of, else
+-- the data's own watermark: the latest loaded_at of a staged completion). The horizons are the
+-- contract's column names (margin_usd_d7, _d30, _d90).
+{%- set horizons = [7, 30, 90] %}
 create or replace table lower_bound.fct_user_ltv as
 with as_of as (
+    {%- if var('as_of', none) %}
+    select cast(cast('{{ var("as_of") }}' as timestamp) as date) as as_of_date
+    {%- else %}
     select cast(max(loaded_at) as date) as as_of_date from lower_bound.fct_task_completions
+    {%- endif %}
 ),
 
 staged_users as (
@@ -398,7 +408,7 @@ completions_by_user as (
         sum(completions.margin_usd) as margin_usd_to_date,
         sum(completions.revenue_usd) as revenue_usd_to_date,
         sum(completions.reward_cost_usd) as reward_cost_usd_to_date,
-        {%- for horizon in var('ltv_horizon_days') %}
+        {%- for horizon in horizons %}
         sum(
             case
                 when date_diff('day', users.signup_date, completions.completed_date) < {{ horizon }}
@@ -428,14 +438,14 @@ select
         false
     ) as is_paid_channel,
     as_of.as_of_date,
-    date_diff('day', users.signup_date, as_of.as_of_date) as days_since_signup,
-    coalesce(completions.revenue_usd_to_date, 0) as revenue_usd_to_date,
-    coalesce(completions.reward_cost_usd_to_date, 0) as reward_cost_usd_to_date,
-    coalesce(completions.margin_usd_to_date, 0) as margin_usd_to_date,
-    {%- for horizon in var('ltv_horizon_days') %}
+    cast(date_diff('day', users.signup_date, as_of.as_of_date) as bigint) as days_since_signup,
+    cast(coalesce(completions.revenue_usd_to_date, 0) as decimal(18, 3)) as revenue_usd_to_date,
+    cast(coalesce(completions.reward_cost_usd_to_date, 0) as decimal(18, 3)) as reward_cost_usd_to_date,
+    cast(coalesce(completions.margin_usd_to_date, 0) as decimal(18, 3)) as margin_usd_to_date,
+    {%- for horizon in horizons %}
     case
         when date_diff('day', users.signup_date, as_of.as_of_date) >= {{ horizon }}
-            then coalesce(completions.margin_usd_within_d{{ horizon }}, 0)
+            then cast(coalesce(completions.margin_usd_within_d{{ horizon }}, 0) as decimal(18, 3))
     end as margin_usd_d{{ horizon }}{{ "," if not loop.last }}
     {%- endfor %}
 from user_ids

@@ -18,6 +18,12 @@ from offerwall import bench
 from offerwall.cli import main as cli_main
 
 SMOKE_SCALE = "3k"  # ~3,000 user_offers rows: every step runs, all in well under a minute
+# The smoke run builds only the three facts' lineage, without dbt tests (the dbt tests have their
+# own pytest files); the benchmark proper builds the whole project.
+SMOKE_DBT_ARGS = (
+    "--select", "+fct_task_completions +fct_offer_daily_performance +fct_user_ltv",
+    "--exclude-resource-type", "test", "unit_test",
+)
 
 
 # --- scales ------------------------------------------------------------------------------------------
@@ -176,3 +182,47 @@ def test_run_step_kills_a_step_at_its_timeout(tmp_path: Path) -> None:
     assert time.perf_counter() - started < 15
     assert res.returncode == bench.TIMEOUT_RC and res.extra == {"timed_out": True} and not res.ok
     assert "step timeout" in Path(res.log).read_text()
+
+
+# --- the smoke run ------------------------------------------------------------------------------------------
+
+
+def test_bench_smoke_run_at_a_tiny_scale(tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    started = time.perf_counter()
+    results = bench.run_bench(scales=SMOKE_SCALE, out_dir=str(out), seed=11, dbt_args=SMOKE_DBT_ARGS)
+    elapsed = time.perf_counter() - started
+
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["seed"] == 11 and len(saved["scales"]) == 1
+    scale = saved["scales"][0]
+    assert scale["label"] == SMOKE_SCALE and scale["errors"] == []
+    assert set(scale["steps"]) == set(bench.STEP_ORDER)
+    for name, step in scale["steps"].items():
+        assert step["ok"], name
+        assert step["wall_seconds"] > 0 and step["peak_rss_bytes"] > 10 * 1024**2, name
+    # The generated size is near the requested scale (the calibration holds at small scale too).
+    assert 0.3 * 3000 <= scale["rows"] <= 3 * 3000
+    assert scale["rows_after_day"] > scale["rows"]
+    assert sum(scale["steps"]["advance"]["extra"]["raw_rows_added"].values()) > 0
+    # The hand-written lower bound gives the dbt build's answers, before and after the incremental day.
+    for key in ("totals_check", "totals_check_after_day"):
+        check = scale[key]
+        assert check["ok"], check
+        assert set(check["tables"]) == set(bench.CHECKED_TABLES)
+        tc = check["tables"]["fct_task_completions"]
+        assert tc["rows"]["dbt"] > 0 and tc["sums"]["revenue_usd"]["dbt"] > 0
+    assert scale["totals_check_after_day"]["tables"]["fct_task_completions"]["rows"]["dbt"] > (
+        scale["totals_check"]["tables"]["fct_task_completions"]["rows"]["dbt"]
+    )
+    ratios = scale["ratios"]
+    assert ratios["full_build_over_lower_bound"] > 0 and ratios["incremental_over_full_build"] > 0
+    assert scale["steps"]["full_build"]["extra"]["time_by_kind"].get("model", 0) > 0
+    assert set(scale["targets"]) and results["scales"][0]["label"] == SMOKE_SCALE
+    # Isolation: the step's own DuckDB file and dbt target paths, under the out dir.
+    assert Path(scale["workdir"]).parent == out
+    assert (out / SMOKE_SCALE / "run_results-full_build.json").is_file()
+    assert (out / "time_vs_rows.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Wall time is not asserted (a busy CI machine is not a failure): about 30-40 s on an idle
+    # 2-core machine, most of it dbt starting up; `elapsed` is in the -ra report when slow.
+    print(f"smoke run: {elapsed:.0f}s")
