@@ -38,6 +38,8 @@ class Catalog:
         width = max(int(self.n_tasks.max()), 1)
         self.reach = np.zeros((n_off, width))
         self.reach[t_off, tasks["position"] - 1] = tasks["reach"]
+        # tasks in (offer, position) order with a key that rises inside an offer as reach falls
+        self.reach_key = t_off * 2.0 + (1.0 - tasks["reach"])
         order = np.lexsort((versions["valid_from"], versions["task_id"]))
         self.v = {k: v[order] for k, v in versions.items()}
         self.v_key = self.v["task_id"] * (1 << 31) + self.v["valid_from"] // US_PER_SECOND - 946684800
@@ -144,13 +146,14 @@ def simulate_window(rng: np.random.Generator, users: dict, cat: Catalog, t0: int
     offer_pos = _choose_offers(rng, cat, country, platform, is_bot)
     offers = cat.offers
     ok = (start_t >= offers["created_at"][offer_pos]) & (start_t < offers["inactive_from"][offer_pos])
+    # starts in time order, so completion ids roughly follow time like an auto-increment
+    keep_sorted = np.flatnonzero(ok)[np.argsort(start_t[ok], kind="stable")]
     who, start_t, fraud, country, platform, offer_pos, is_bot = (
-        a[ok] for a in (who, start_t, fraud, country, platform, offer_pos, is_bot)
+        a[keep_sorted] for a in (who, start_t, fraud, country, platform, offer_pos, is_bot)
     )
-    # funnel: how many tasks of the offer this start completes
+    # funnel: how many tasks of the offer this start completes (reach falls with position)
     u = rng.random(len(who))
-    reach = cat.reach[offer_pos]
-    depth = (reach >= u[:, None]).sum(axis=1)
+    depth = np.searchsorted(cat.reach_key, offer_pos * 2.0 + (1.0 - u), side="right") - cat.first_task[offer_pos]
     full = cat.n_tasks[offer_pos]
     depth = np.where(is_bot & (rng.random(len(who)) < 0.7), full, depth)
     depth = np.maximum(depth, 1)
@@ -230,8 +233,7 @@ def simulate_window(rng: np.random.Generator, users: dict, cat: Catalog, t0: int
 
     # a reversed completion's credited row always reaches the replica before the reversal
     lags[1] = np.where(reversed_, np.minimum(lags[1], (e2 - e1) // 2), lags[1])
-    order = np.argsort(completed, kind="stable")  # ids follow completion time, like an auto-increment
-    cols = {
+    return {
         "user_idx": uidx,
         "offer_id": offer_id,
         "offer_task_id": task_id,
@@ -252,4 +254,3 @@ def simulate_window(rng: np.random.Generator, users: dict, cat: Catalog, t0: int
         "ip": ip.astype(np.uint64),
         "device": device.astype(np.uint64),
     }
-    return {k: a[order] for k, a in cols.items()}

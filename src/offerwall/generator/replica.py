@@ -125,19 +125,6 @@ def user_offer_rows(rng: np.random.Generator, comp: dict, ids: np.ndarray, idx: 
         extra = k("conflicting_duplicate")
         labels = {"row_id": rid[bad], "kind": BAD_KINDS_USER_OFFERS[kind].astype(object)}
         # a bad row's started_at can't also be "unknown" for the started/completed kinds
-    # conflicting duplicates: same id, updated_at and _loaded_at, different amounts
-    if len(extra):
-        sel = np.concatenate([np.arange(n), extra])
-        conflict = np.concatenate([np.zeros(n, dtype=bool), np.ones(len(extra), dtype=bool)])
-        factor = rng.uniform(1.5, 3.0, len(extra))
-        reward = np.concatenate([reward, np.round(reward[extra] * factor).astype(np.int64)])
-        payout = np.concatenate([payout, np.round(payout[extra] * factor).astype(np.int64)])
-        rid, updated, loaded, status_text = rid[sel], updated[sel], loaded[sel], status_text[sel]
-        task_id, started, completed = task_id[sel], started[sel], completed[sel]
-        user_null, user_unknown, task_null, started_null = (
-            user_null[sel], user_unknown[sel], task_null[sel], started_null[sel])
-        c = {k2: v[sel] for k2, v in c.items()}
-        del conflict
     m = len(rid)
     user_id = user_pool.take(pa.array(c["user_idx"]))
     if user_unknown.any():
@@ -165,6 +152,12 @@ def user_offer_rows(rng: np.random.Generator, comp: dict, ids: np.ndarray, idx: 
         "_loaded_at": ts_array(loaded),
     })
     assert m == table.num_rows
+    if len(extra):  # conflicting duplicates: same id, updated_at and _loaded_at, other amounts
+        factor = rng.uniform(1.5, 3.0, len(extra))
+        twin = table.take(pa.array(extra))
+        twin = twin.set_column(5, "reward_coins", pa.array(np.round(reward[extra] * factor).astype(np.int64)))
+        twin = twin.set_column(6, "payout_cents", pa.array(np.round(payout[extra] * factor).astype(np.int64)))
+        table = pa.concat_tables([table, twin])
     return table, labels
 
 
