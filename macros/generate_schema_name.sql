@@ -1,9 +1,15 @@
 {#
-    Where each layer lands.
-    Production (target named in var `production_targets`): the layer's own dataset,
-    e.g. `staging`, `marts_core`, `marts_anti_fraud`.
-    Everywhere else (dev, CI, emulator): under the developer's own prefix,
-    `<target.schema>_<layer>`, so nobody overwrites production or each other.
+    generate_schema_name(custom_schema_name, node): the dataset (BigQuery) or schema (DuckDB)
+    each layer lands in (docs/bigquery.md, "Datasets per target").
+
+    Production is recognised by target name: a target listed in var('production_targets')
+    (dbt_project.yml, default [prod]) writes each layer to its own dataset: `staging`,
+    `intermediate`, `marts_core`, `marts_offer_management`, `marts_user_acquisition`,
+    `marts_anti_fraud`, `snapshots`, `seeds`.
+    Every other target (dev on DuckDB, a developer's or a pull request's BigQuery target, the
+    emulator in CI) writes under its own prefix, `<target.schema>_<layer>` (e.g.
+    `dbt_alice_marts_core`, `ci_pr_123_staging`), so nobody overwrites production or each other.
+    A node without a custom schema lands in `target.schema` itself.
 #}
 {% macro generate_schema_name(custom_schema_name, node) -%}
     {%- set is_production = target.name in var('production_targets', ['prod']) -%}

@@ -83,7 +83,19 @@ def run(cmd: list[str], env: dict[str, str], timeout: float = 600) -> subprocess
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         pytest.fail(
-            f"{' '.join(cmd)} exited {proc.returncode}\n--- stdout (tail)\n{proc.stdout[-6000:]}"
-            f"\n--- stderr (tail)\n{proc.stderr[-3000:]}"
+            f"{' '.join(cmd)} exited {proc.returncode}\n--- errors\n{error_lines(proc.stdout)}"
+            f"\n--- stdout (tail)\n{proc.stdout[-3000:]}\n--- stderr (tail)\n{proc.stderr[-3000:]}"
         )
     return proc
+
+
+def error_lines(output: str, context: int = 4, limit: int = 80) -> str:
+    """The lines of a dbt run that say what failed (dbt's summary is buried under warnings)."""
+    lines = output.splitlines()
+    keep: list[str] = []
+    for i, line in enumerate(lines):
+        if any(m in line for m in ("Failure in", "Error in", "ERROR creating", "Database Error",
+                                   "Compilation Error", "Runtime Error")):
+            keep.extend(lines[i : i + context])
+            keep.append("  ...")
+    return "\n".join(keep[:limit]) or "(no dbt error lines)"
