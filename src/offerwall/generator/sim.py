@@ -586,7 +586,10 @@ def advance(*, days: int, duckdb_path: str | Path = "warehouse.duckdb", parquet_
 
         next_id = state["next_completion_id"]
         w0 = c_prev
+        n_windows = -(-(c_now - c_prev) // (WINDOW_DAYS * US_PER_DAY))
+        bar = _progress(n_windows, len(pop["user_idx"]) * days >= 5_000_000, "advance")
         while w0 < c_now:
+            bar.update(1)
             w1 = min(w0 + WINDOW_DAYS * US_PER_DAY, c_now)
             wrng = np.random.default_rng([seed, 1, w0 // US_PER_DAY])
             comp = simulate_window(wrng, pop, cat, w0, w1, c_now, seed)
@@ -597,6 +600,7 @@ def advance(*, days: int, duckdb_path: str | Path = "warehouse.duckdb", parquet_
             bad_parts.append(labels)
             _keep_state(put, comp, ids, c_now)
             w0 = w1
+        bar.close()
 
         # offers and tasks: replace the rows of edited ones, add the new ones
         srng = np.random.default_rng([seed, 7, c_prev // US_PER_DAY])
