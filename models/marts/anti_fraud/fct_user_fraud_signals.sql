@@ -65,25 +65,33 @@ user_ips as (
     group by completions.user_id
 ),
 
--- time to complete against the norm (median) of the task type
+-- time to complete against the norm (median) of the task type, in whole seconds
+-- (minutes_to_complete is whole seconds / 60), so both engines compare the same exact values
+timed_completions as (
+    select
+        user_id,
+        task_type,
+        cast(round(minutes_to_complete * 60) as {{ dbt.type_bigint() }}) as seconds_to_complete
+    from fct_task_completions
+    where minutes_to_complete is not null
+),
+
 completion_speed as (
     select
         user_id,
-        minutes_to_complete,
-        {{ median_over('minutes_to_complete', 'task_type') }} as task_type_median_minutes
-    from fct_task_completions
-    where minutes_to_complete is not null
+        seconds_to_complete,
+        {{ median_over('seconds_to_complete', 'task_type') }} as task_type_median_seconds
+    from timed_completions
 ),
 
 user_speed as (
     select
         user_id,
         count(*) as timed_completions,
-        sum(
+        count(
             case
-                when minutes_to_complete < {{ var('anti_fraud_fast_ratio') }} * task_type_median_minutes
+                when seconds_to_complete < {{ var('anti_fraud_fast_ratio') }} * task_type_median_seconds
                     then 1
-                else 0
             end
         ) as fast_completions
     from completion_speed

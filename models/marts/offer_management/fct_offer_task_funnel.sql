@@ -13,18 +13,26 @@ dim_offer_tasks as (
     select * from {{ ref('dim_offer_tasks') }}
 ),
 
-completions as (
+-- The median is taken over whole seconds (minutes_to_complete is whole seconds / 60), so both
+-- engines interpolate the same exact values whatever precision they keep for numeric.
+timed_completions as (
     select
         offer_id,
         task_position,
         offer_task_id,
         task_type,
         user_id,
-        minutes_to_complete,
         revenue_usd,
         margin_usd,
-        {{ median_over('minutes_to_complete', 'offer_id, task_position') }} as median_minutes_to_complete
+        cast(round(minutes_to_complete * 60) as {{ dbt.type_bigint() }}) as seconds_to_complete
     from fct_task_completions
+),
+
+completions as (
+    select
+        *,
+        {{ median_over('seconds_to_complete', 'offer_id, task_position') }} as median_seconds_to_complete
+    from timed_completions
 ),
 
 by_position as (
@@ -35,7 +43,7 @@ by_position as (
         max(task_type) as completed_task_type,
         count(distinct user_id) as users_reached,
         count(*) as completions,
-        max(median_minutes_to_complete) as median_minutes_to_complete,
+        cast(max(median_seconds_to_complete) as {{ type_float64() }}) / 60 as median_minutes_to_complete,
         sum(revenue_usd) as revenue_usd,
         sum(margin_usd) as margin_usd
     from completions
