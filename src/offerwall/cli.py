@@ -99,8 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     fraud = sub.add_parser("fraud-eval", help="precision and recall of the high risk tier against the generator's labels")
     fraud.add_argument("--duckdb", default=None, help="DuckDB file (default $DUCKDB_PATH or warehouse.duckdb)")
-    fraud.add_argument("--min-precision", type=float, default=None, help="exit 1 when overall precision is lower")
-    fraud.add_argument("--min-recall", type=float, default=None, help="exit 1 when overall recall is lower")
+    fraud.add_argument("--min-precision", type=float, default=None, help="exit 1 when the precision of any fraud type or overall is lower")
+    fraud.add_argument("--min-recall", type=float, default=None, help="exit 1 when the recall of any fraud type or overall is lower")
     return parser
 
 
