@@ -74,9 +74,13 @@ def _occurrences(wh: Warehouse, relations: list[Relation], values: list[str]) ->
     hits = []
     for rel in relations:
         for name, dtype in wh.columns(rel):
-            if dtype.upper() != "VARCHAR":
+            if dtype.upper() == "VARCHAR":
+                where = f'trim("{name}") in ({placeholders})'
+            elif dtype.upper() == "VARCHAR[]":  # e.g. the users sharing a device
+                where = f'list_has_any(list_transform("{name}", lambda x: trim(x)), [{placeholders}])'
+            else:
                 continue
-            n = wh.scalar(f'select count(*) from {rel.fqn} where trim("{name}") in ({placeholders})', values)
+            n = wh.scalar(f"select count(*) from {rel.fqn} where {where}", values)
             if n:
                 hits.append(f"{rel.name}.{name}: {n} rows")
     return hits
