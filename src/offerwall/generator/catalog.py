@@ -38,6 +38,7 @@ STEP_MEDIAN_US = np.array(
 HOLD_MEDIAN_DAYS = np.array([0.6, 1.0, 1.5, 9.0, 7.0, 2.0, 1.5])
 VALUABLE_TYPES = np.array([T_SIGNUP, T_LEVEL, T_PURCHASE, T_DEPOSIT])
 
+LEVEL_REWARD_MAX = 30_000  # coins ($30) for the hardest level of a game
 LEVELS = np.array([5, 10, 15, 20, 25, 30, 40, 50, 60, 75, 100, 125, 150, 200, 250, 300, 400, 500, 750, 1000])
 
 _ADJ = np.array(["Merge", "Coin", "Dragon", "Royal", "Candy", "Pixel", "Epic", "Lucky", "Magic", "Tiny", "Super",
@@ -193,8 +194,11 @@ def build_tasks(rng: np.random.Generator, offers: dict[str, np.ndarray], first_i
          rng.uniform(2000, 20000, n), rng.uniform(5000, 60000, n)],
         0.0,
     )
-    growth = rng.uniform(1.25, 1.7, n_off)[offer_idx]
-    level_reward = rng.uniform(80, 300, n_off)[offer_idx] * growth ** pos
+    # level rewards grow geometrically, the last level of an offer worth at most LEVEL_REWARD_MAX coins
+    level_base = rng.uniform(80, 300, n_off)
+    max_growth = (LEVEL_REWARD_MAX / level_base) ** (1.0 / np.maximum(n_tasks - 1, 1))
+    growth = np.minimum(rng.uniform(1.25, 1.7, n_off), max_growth)[offer_idx]
+    level_reward = level_base[offer_idx] * growth ** pos
     reward = np.where(ttype == T_LEVEL, level_reward, base)
     # rewards rise with position inside an offer (cummax per offer, then strictly rising)
     key = offer_idx.astype(np.float64) * 1e9 + reward
