@@ -52,9 +52,8 @@ completions_batch as (
 #}
 {% macro fct_task_completions_delete_orphans() -%}
     {%- if is_incremental_run() -%}
-        delete from {{ this }}
-        where completion_id not in (
-            select completion_id from {{ ref('int_task_completions_versioned') }}
-        )
+        {%- set staged = ref('int_task_completions_versioned') -%}
+        {{ delete_where(this, 'completion_id',
+            'completion_id not in (select completion_id from ' ~ staged ~ ')') }}
     {%- endif -%}
 {%- endmacro %}
