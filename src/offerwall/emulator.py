@@ -18,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -55,6 +56,16 @@ def find_crucible() -> Path:
         "BigQuery emulator not installed: run `make emulator` (creates .venv-emulator) "
         "or set CRUCIBLE_BIN to a crucible executable"
     )
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the parent dies (e.g. a killed test run), so
+    an emulator never outlives the process that started it (Linux prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def free_port(host: str = HOST) -> int:
@@ -144,6 +155,7 @@ def start_emulator(
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
         emu = Emulator(port=chosen, process=process, log_path=log_path)
         deadline = time.monotonic() + ready_timeout
@@ -153,10 +165,16 @@ def start_emulator(
             if emu.is_healthy(timeout=1.0):
                 return emu
             time.sleep(0.2)
+        exited = process.poll()
         emu.stop()
+        what = (
+            f"exited with code {exited} before answering"
+            if exited is not None
+            else f"did not answer within {ready_timeout:.0f}s"
+        )
         last_error = (
-            f"emulator on port {chosen} did not answer within {ready_timeout:.0f}s "
-            f"(attempt {attempt + 1}, exit code {process.returncode}); log:\n{emu.log_tail()}"
+            f"BigQuery emulator on port {chosen} {what} (attempt {attempt + 1} of {attempts}); "
+            f"log:\n{emu.log_tail()}"
         )
     raise OfferwallError(last_error)
 
