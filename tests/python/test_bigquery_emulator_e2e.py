@@ -19,6 +19,8 @@ import duckdb
 import pytest
 from bq_emulator import DBT, OFFERWALL, base_env, bq_client, bq_emulator, run  # noqa: F401
 
+pytestmark = pytest.mark.emulator
+
 # Small but complete: every raw table, bad rows and fraud patterns present.
 GENERATE = ["--users", "300", "--days", "30", "--seed", "11", "--bad-rate", "0.02", "--fraud-rate", "0.05"]
 ADVANCE_DAYS = "5"

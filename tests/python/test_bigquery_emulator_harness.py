@@ -12,6 +12,9 @@ from offerwall import OfferwallError
 from offerwall.emulator import find_crucible, start_emulator
 
 
+pytestmark = pytest.mark.emulator
+
+
 def port_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(1)

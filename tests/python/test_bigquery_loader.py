@@ -91,6 +91,7 @@ def raw_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.emulator
 def test_load_round_trips_every_value_and_rerun_is_idempotent(bq_emulator, raw_db, tmp_path):  # noqa: F811
     env = base_env(tmp_path, bq_emulator.env())
     cmd = [OFFERWALL, "load-bigquery", "--project", bq_emulator.project, "--dataset", "raw_rt",
@@ -123,6 +124,7 @@ def test_load_round_trips_every_value_and_rerun_is_idempotent(bq_emulator, raw_d
     client.close()
 
 
+@pytest.mark.emulator
 def test_load_from_parquet_folder_only(bq_emulator, raw_db, tmp_path):  # noqa: F811
     folder = tmp_path / "parquet"
     export_raw_parquet(raw_db, folder)
