@@ -363,10 +363,6 @@ def _store_catalog(con, offers: dict, tasks: dict) -> None:
     _create_from(con, f"{SIM_SCHEMA}.offer_tasks", _arrow({k: tasks[k] for k in _TASK_SIM_COLS}))
 
 
-def _users_table(users: dict) -> pa.Table:
-    return _arrow(users)
-
-
 def _validate(users: int, days: int, seed: int, bad_rate: float, fraud_rate: float) -> None:
     if users < 1:
         raise OfferwallError(f"--users must be at least 1, got {users}")
@@ -466,7 +462,7 @@ def generate(*, users: int, days: int, seed: int, bad_rate: float, fraud_rate: f
 
         _store_catalog(con, offers, tasks)
         _create_from(con, f"{SIM_SCHEMA}.task_versions", _arrow(vers))
-        _create_from(con, f"{SIM_SCHEMA}.users", _users_table(pop))
+        _create_from(con, f"{SIM_SCHEMA}.users", _arrow(pop))
         state = {
             "generator_version": GENERATOR_VERSION, "seed": seed, "users": users, "days": days,
             "bad_rate": bad_rate, "fraud_rate": fraud_rate, "start": start.isoformat(),
@@ -606,22 +602,17 @@ def advance(*, days: int, duckdb_path: str | Path = "warehouse.duckdb", parquet_
         srng = np.random.default_rng([seed, 7, c_prev // US_PER_DAY])
         ch_o = np.flatnonzero(offers_all["updated_at"][:len(old_off["offer_id"])] != old_off["updated_at"])
         ch_t = np.flatnonzero(tasks_all["updated_at"][:len(old_task["task_id"])] != old_task["updated_at"])
-        sel_o = np.concatenate([ch_o, np.arange(len(old_off["offer_id"]), len(offers_all["offer_id"]))])
-        sel_t = np.concatenate([ch_t, np.arange(len(old_task["task_id"]), len(tasks_all["task_id"]))])
         con.execute(f"delete from {RAW_SCHEMA}.offers where id in (select unnest(?))",
                     [offers_all["offer_id"][ch_o].tolist()])
         con.execute(f"delete from {RAW_SCHEMA}.offer_tasks where id in (select unnest(?))",
                     [tasks_all["task_id"][ch_t].tolist()])
-        t_off, l_off = _offer_rows(srng, offers_all, sel_o, c_now, 0.0, False)
-        t_task, l_task = _task_rows(srng, tasks_all, sel_t, c_now, 0.0, False)
-        # only brand-new offers/tasks can be born bad: re-draw those rows with mess
+        # edited rows come back clean; only brand-new offers/tasks can be born bad
         new_o = np.arange(len(old_off["offer_id"]), len(offers_all["offer_id"]))
         new_t = np.arange(len(old_task["task_id"]), len(tasks_all["task_id"]))
-        t_off = _concat([_offer_rows(srng, offers_all, ch_o, c_now, 0.0, False)[0],
-                         (no := _offer_rows(srng, offers_all, new_o, c_now, bad_rate, False))[0]])
-        t_task = _concat([_task_rows(srng, tasks_all, ch_t, c_now, 0.0, False)[0],
-                          (nt := _task_rows(srng, tasks_all, new_t, c_now, bad_rate, False))[0]])
-        del l_off, l_task
+        no = _offer_rows(srng, offers_all, new_o, c_now, bad_rate, False)
+        nt = _task_rows(srng, tasks_all, new_t, c_now, bad_rate, False)
+        t_off = pa.concat_tables([_offer_rows(srng, offers_all, ch_o, c_now, 0.0, False)[0], no[0]])
+        t_task = pa.concat_tables([_task_rows(srng, tasks_all, ch_t, c_now, 0.0, False)[0], nt[0]])
         bad_parts += [no[1], nt[1]]
         _insert(con, f"{RAW_SCHEMA}.offers", t_off)
         _insert(con, f"{RAW_SCHEMA}.offer_tasks", t_task)
@@ -641,7 +632,7 @@ def advance(*, days: int, duckdb_path: str | Path = "warehouse.duckdb", parquet_
 
         _store_catalog(con, offers_all, tasks_all)
         _create_from(con, f"{SIM_SCHEMA}.task_versions", _arrow(vers_all))
-        _create_from(con, f"{SIM_SCHEMA}.users", _users_table(pop))
+        _create_from(con, f"{SIM_SCHEMA}.users", _arrow(pop))
         state.update(clock=from_us(c_now).isoformat(), clock_us=c_now, next_completion_id=next_id,
                      n_users=len(pop["user_idx"]), advances=state["advances"] + 1)
         _write_state(con, state)
@@ -661,6 +652,3 @@ def advance(*, days: int, duckdb_path: str | Path = "warehouse.duckdb", parquet_
           file=sys.stderr)
     return state
 
-
-def _concat(tables: list[pa.Table]) -> pa.Table:
-    return pa.concat_tables(tables)
