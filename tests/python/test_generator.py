@@ -362,6 +362,17 @@ def test_advance_moves_the_clock_and_adds_data(advanced):
     assert _one(after, "select count(*) from labels.fraud_users") > _one(before, "select count(*) from labels.fraud_users")
 
 
+def test_device_farms_stay_separate_across_advances(advanced):
+    _, after = advanced
+    assert _one(after, "select count(distinct farm_group) from sim.users where signup_at >= "
+                       "(select min(signup_at) from sim.users) + 45 * 86400000000 and farm_group >= 0") > 0
+    farms = _q(after, """select farm_group, count(*), max(signup_at) - min(signup_at)
+                         from sim.users where farm_group >= 0 group by 1""")
+    for group, size, spread_us in farms:
+        assert 5 <= size <= 80, (group, size)
+        assert spread_us <= 3 * 86_400_000_000, group  # one burst of signups, not two farms merged
+
+
 def test_advance_is_append_only_for_user_offers_and_users(advanced):
     before, after = advanced
     with duckdb.connect(str(after), read_only=True) as con:

@@ -43,8 +43,11 @@ def signup_times(rng: np.random.Generator, n: int, t0: int, t1: int) -> np.ndarr
 
 
 def build_users(rng: np.random.Generator, n: int, first_idx: int, t0: int, t1: int, seed: int,
-                fraud_rate: float, household_pool: int) -> dict[str, np.ndarray]:
-    """n users signing up in [t0, t1); user_idx continues from first_idx in signup order."""
+                fraud_rate: float, household_pool: int, first_farm: int = 0) -> dict[str, np.ndarray]:
+    """n users signing up in [t0, t1); user_idx continues from first_idx in signup order.
+
+    Device farms are numbered from first_farm, so farms of a later advance never merge with older ones.
+    """
     signup = signup_times(rng, n, t0, t1)
     country = rng.choice(len(COUNTRIES), n, p=COUNTRY_WEIGHTS)
     platform = rng.choice(3, n, p=PLATFORM_WEIGHTS)
@@ -69,7 +72,7 @@ def build_users(rng: np.random.Generator, n: int, first_idx: int, t0: int, t1: i
         last = grp.max()
         if counts[last] < 5 and last > 0:
             grp[grp == last] = last - 1
-        farm_group[farm_idx] = grp
+        farm_group[farm_idx] = first_farm + grp
         n_grp = grp.max() + 1
         # a farm signs up in a burst, from one country and platform, through a paid channel
         base = rng.integers(t0, max(t0 + 1, t1 - 3 * US_PER_DAY), n_grp)

@@ -531,7 +531,8 @@ def advance(*, days: int, duckdb_path: str | Path = "warehouse.duckdb", parquet_
         per_day = state["users"] / state["days"]
         n_new = int(rng.poisson(per_day * days * 1.004 ** (state["advances"] * days)))
         n_old = len(pop["user_idx"])
-        new = build_users(rng, n_new, n_old, c_prev, c_now, seed, state["fraud_rate"], state["household_pool"])
+        new = build_users(rng, n_new, n_old, c_prev, c_now, seed, state["fraud_rate"], state["household_pool"],
+                          first_farm=int(pop["farm_group"].max(initial=-1)) + 1)
         # referrals of new users may point to any earlier user (build_users uses indexes < own index)
         pop = {k: np.concatenate([pop[k], new[k].astype(pop[k].dtype)]) for k in pop}
         pool = _user_pool(pop, seed)
