@@ -482,3 +482,12 @@ def test_generate_rejects_bad_arguments(tmp_path, kwargs):
     args = {**SMALL, "bad_rate": 0.0, **kwargs}
     with pytest.raises(OfferwallError):
         generate(duckdb_path=tmp_path / "x.duckdb", parquet_dir=None, **args)
+
+
+def test_advance_at_bad_rate_zero_stays_clean(tmp_path, clean_db):
+    path = tmp_path / "clean_adv.duckdb"
+    shutil.copy(clean_db, path)
+    advance(days=10, duckdb_path=path)
+    assert _one(path, "select count(*) from labels.bad_rows") == 0
+    for kind, (_, sql) in DIRECT_CHECKS.items():
+        assert _q(path, sql) == [], kind
