@@ -235,12 +235,10 @@ scaled as (
         end as fast_completion_signal,
         {{ anti_fraud_ramp('completions_per_active_day',
             var('anti_fraud_velocity_low'), var('anti_fraud_velocity_high')) }} as velocity_signal,
-        case
-            when reversed_completions >= {{ var('anti_fraud_chargeback_min_reversed') }}
-                then {{ anti_fraud_ramp('matured_chargeback_rate',
-                    var('anti_fraud_chargeback_rate_low'), var('anti_fraud_chargeback_rate_high')) }}
-            else 0
-        end as chargeback_signal,
+        -- a rate of one or two reversals is weak evidence: scaled down below the minimum count
+        {{ anti_fraud_ramp('matured_chargeback_rate',
+            var('anti_fraud_chargeback_rate_low'), var('anti_fraud_chargeback_rate_high')) }}
+        * least(reversed_completions * 1.0 / {{ var('anti_fraud_chargeback_min_reversed') }}, 1) as chargeback_signal,
         {{ anti_fraud_ramp('distinct_countries',
             var('anti_fraud_countries_low'), var('anti_fraud_countries_high')) }} as country_signal,
         case
