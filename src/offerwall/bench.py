@@ -815,7 +815,16 @@ def run_bench(
     results["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     json_path.write_text(json.dumps(results, indent=2, default=str))
     plot(results["scales"], png_path)
+    print_report(results, json_path, png_path)
+    errors = [f"{sc['label']}: {e}" for sc in results["scales"] for e in sc["errors"]]
+    if errors:
+        for e in errors:
+            print(f"error at scale {e}", file=sys.stderr)
+        raise OfferwallError(f"{len(errors)} benchmark step(s) failed or disagreed; see {json_path}")
+    return results
 
+
+def print_report(results: dict, json_path: Path, png_path: Path) -> None:
     print()
     print(format_table(results["scales"]))
     largest = results["scales"][-1]
@@ -824,12 +833,25 @@ def run_bench(
         verdict = {True: "met", False: "MISSED", None: "n/a"}[t["met"]]
         print(f"  {name:34s} {verdict}")
     print(f"\nresults: {json_path}\nplot:    {png_path}")
-    errors = [f"{sc['label']}: {e}" for sc in results["scales"] for e in sc["errors"]]
-    if errors:
-        for e in errors:
-            print(f"error at scale {e}", file=sys.stderr)
-        raise OfferwallError(f"{len(errors)} benchmark step(s) failed or disagreed; see {json_path}")
-    return results
+
+
+def merge_results(paths: list[str], out_dir: str) -> dict:
+    """One report from several runs' results.json (e.g. small scales, then 10m on its own).
+
+    Scales keep their own run's figures (each from one run on one machine); sorted by rows.
+    """
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    scales = sorted((sc for run in runs for sc in run["scales"]), key=lambda sc: sc.get("rows") or sc["target_rows"])
+    merged = {"merged_from": [str(Path(p).resolve()) for p in paths], "runs": [
+        {k: v for k, v in run.items() if k != "scales"} for run in runs
+    ], "scales": scales}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, png_path = out / "results.json", out / "time_vs_rows.png"
+    json_path.write_text(json.dumps(merged, indent=2, default=str))
+    plot(scales, png_path)
+    print_report(merged, json_path, png_path)
+    return merged
 
 
 # --------------------------------------------------------------------------------------------------
@@ -850,9 +872,14 @@ def _main(argv: list[str] | None = None) -> int:
     lb = sub.add_parser("lower-bound", help="run the lower-bound SQL script against a DuckDB file")
     lb.add_argument("duckdb")
     lb.add_argument("sql")
+    merge = sub.add_parser("merge", help="one table, JSON and plot from several runs' results.json")
+    merge.add_argument("results", nargs="+", help="results.json files")
+    merge.add_argument("--out", required=True, help="folder for the merged results.json and plot")
     args = parser.parse_args(argv)
     if args.command == "lower-bound":
         run_lower_bound(args.duckdb, args.sql)
+    elif args.command == "merge":
+        merge_results(args.results, args.out)
     return 0
 
 

@@ -226,3 +226,31 @@ def test_bench_smoke_run_at_a_tiny_scale(tmp_path: Path) -> None:
     # Wall time is not asserted (a busy CI machine is not a failure): about 30-40 s on an idle
     # 2-core machine, most of it dbt starting up; `elapsed` is in the -ra report when slow.
     print(f"smoke run: {elapsed:.0f}s")
+
+
+def _fake_scale(label: str, rows: int, full_s: float) -> dict:
+    steps = {
+        name: {"ok": True, "wall_seconds": seconds, "peak_rss_bytes": 100 * 1024**2}
+        for name, seconds in (("generate", 1.0), ("lower_bound", 0.5), ("full_build", full_s),
+                              ("incremental_build", full_s / 4))
+    }
+    steps["generate"]["extra"] = {"user_offers_per_second": rows / 1.0}
+    scale = {"label": label, "target_rows": rows, "rows": rows, "steps": steps, "errors": []}
+    scale["ratios"] = bench._ratios(scale)
+    scale["targets"] = bench.evaluate_targets(scale)
+    return scale
+
+
+def test_merge_puts_runs_in_one_table_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.json").write_text(json.dumps({"seed": 7, "scales": [_fake_scale("10m", 10_000_000, 40.0)]}))
+    (tmp_path / "b.json").write_text(json.dumps({"seed": 7, "scales": [_fake_scale("100k", 100_000, 2.0)]}))
+    merged = bench.merge_results([str(tmp_path / "a.json"), str(tmp_path / "b.json")], str(tmp_path / "m"))
+    assert [sc["label"] for sc in merged["scales"]] == ["100k", "10m"]
+    big = merged["scales"][1]
+    assert big["ratios"]["full_build_over_lower_bound"] == 80.0
+    assert big["ratios"]["incremental_over_full_build"] == 0.25
+    assert big["targets"]["full_build / lower_bound <= 3x"]["met"] is False
+    assert big["targets"]["generate_rows_per_second >= 500k"]["met"] is True
+    assert (tmp_path / "m" / "time_vs_rows.png").read_bytes()[:4] == b"\x89PNG"
+    table = capsys.readouterr().out
+    assert "80.00x" in table and "25.0%" in table
