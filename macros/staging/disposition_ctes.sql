@@ -15,7 +15,8 @@
     Disposition: `quarantined` when there is a reason; `staged` for the latest version of the
     entity (a clean copy preferred to a bad copy of the same version); else `superseded`.
     An entity whose latest version is bad has no staged row: older versions are not promoted.
-    `copy_number` numbers identical copies, so each raw row gets its own raw_row_key.
+    `copy_number` numbers identical copies, so each raw row gets its own raw_row_key; copy 1
+    is the one staged, so a rebuild gives the same rows (identical copies are interchangeable).
 #}
 {% macro disposition_ctes(relation, entity_key, version_columns, own_rules, parent_rules=[]) -%}
     {%- set version_partition = entity_key ~ ', ' ~ (version_columns | join(', ')) -%}
@@ -43,7 +44,11 @@ reasoned as (
         coalesce(
             own_reason,
             {{ first_failed_rule([['conflicting_duplicate', 'is_conflicting']] + parent_rules) }}
-        ) as reason
+        ) as reason,
+        row_number() over (
+            partition by {{ version_partition }}, row_fingerprint
+            order by row_fingerprint
+        ) as copy_number
     from conflict_checked
 ),
 
@@ -59,14 +64,11 @@ dispositioned as (
                     {{ column }} desc,
                     {% endfor -%}
                     case when reason is null then 0 else 1 end,
-                    row_fingerprint
+                    row_fingerprint,
+                    copy_number
             ) = 1 then 'staged'
             else 'superseded'
-        end as disposition,
-        row_number() over (
-            partition by {{ version_partition }}, row_fingerprint
-            order by row_fingerprint
-        ) as copy_number
+        end as disposition
     from reasoned
 )
 {%- endmacro %}
