@@ -207,21 +207,11 @@ select distinct trim(id) as user_id from raw.users where trim(id) is not null;
 -- fct_task_completions: the latest clean version of each completion, its parents staged, joined
 -- to its task's version, with recognised amounts (zero unless credited).
 create or replace table lower_bound.fct_task_completions as
-with cleaned as (
+with checked as (
+    -- narrow: only what picks the staged row travels through the window (payload is re-read)
     select
+        completions.rowid as raw_rowid,
         completions.id as completion_id,
-        trim(completions.user_id) as user_id,
-        completions.offer_id,
-        completions.offer_task_id,
-        nullif(lower(trim(completions.status)), '') as status,
-        nullif(upper(trim(completions.country)), '') as country,
-        nullif(lower(trim(completions.device_platform)), '') as device_platform,
-        completions.ip_hash,
-        completions.device_hash,
-        completions.reward_coins,
-        completions.payout_cents,
-        completions.started_at,
-        completions.completed_at,
         completions.updated_at,
         completions._loaded_at as loaded_at,
         coalesce(
@@ -259,10 +249,13 @@ with cleaned as (
 
 latest as (
     select
-        *,
+        raw_rowid,
+        completion_id,
+        own_bad,
+        is_parent_ok,
         min(fp) filter (where not own_bad) over version_peers as min_clean_fp,
         max(fp) filter (where not own_bad) over version_peers as max_clean_fp
-    from cleaned
+    from checked
     window version_peers as (
         partition by completion_id order by updated_at desc, loaded_at desc
         range between current row and current row
@@ -270,9 +263,31 @@ latest as (
     qualify row_number() over (partition by completion_id order by updated_at desc, loaded_at desc, own_bad, fp) = 1
 ),
 
-staged as (
-    select * from latest
+staged_rows as (
+    select raw_rowid from latest
     where completion_id is not null and not own_bad and min_clean_fp = max_clean_fp and is_parent_ok
+),
+
+staged as (
+    select
+        completions.id as completion_id,
+        trim(completions.user_id) as user_id,
+        completions.offer_id,
+        completions.offer_task_id,
+        nullif(lower(trim(completions.status)), '') as status,
+        nullif(upper(trim(completions.country)), '') as country,
+        nullif(lower(trim(completions.device_platform)), '') as device_platform,
+        completions.ip_hash,
+        completions.device_hash,
+        completions.reward_coins,
+        completions.payout_cents,
+        completions.started_at,
+        completions.completed_at,
+        completions.updated_at,
+        completions._loaded_at as loaded_at
+    from raw.user_offers as completions
+    semi join staged_rows
+        on completions.rowid = staged_rows.raw_rowid
 ),
 
 amounts as (
