@@ -9,6 +9,7 @@ import queue
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -33,6 +34,7 @@ from offerwall.raw_io import LABELS_SCHEMA, RAW_SCHEMA, RAW_TABLES, create_table
 SIM_SCHEMA = "sim"
 DEFAULT_START = dt.date(2026, 1, 1)
 WINDOW_DAYS = 7
+SIGNUPS_PER_BATCH_DAY = 150_000  # a generate batch spans the days in which about this many users sign up (1-7)
 DUCKDB_MEMORY_LIMIT = "1GB"  # the generator's own DuckDB connection; keeps peak memory bounded
 GENERATOR_VERSION = 1
 
@@ -428,14 +430,24 @@ def generate(*, users: int, days: int, seed: int, bad_rate: float, fraud_rate: f
         con.execute("commit")
         next_id = 1
         n_rows = 0
-        windows = list(range(t0, clock, WINDOW_DAYS * US_PER_DAY))
+        # a week per batch, fewer days when signups are dense (bounded memory per batch)
+        window_days = int(np.clip(days * SIGNUPS_PER_BATCH_DAY // users, 1, WINDOW_DAYS))
+        windows = list(range(t0, clock, window_days * US_PER_DAY))
         long_work = users * days >= 5_000_000
         writer = _Writer(con)
-        with _progress(len(windows), long_work, "generate") as bar:
-            for w0 in windows:
-                w1 = min(w0 + WINDOW_DAYS * US_PER_DAY, clock)
-                wrng = np.random.default_rng([seed, 1, w0 // US_PER_DAY])
-                comp = simulate_window(wrng, pop, cat, w0, w1, clock, seed)
+
+        def simulate(w0: int) -> tuple[np.random.Generator, dict]:
+            wrng = np.random.default_rng([seed, 1, w0 // US_PER_DAY])
+            w1 = min(w0 + window_days * US_PER_DAY, clock)
+            return wrng, simulate_window(wrng, pop, cat, w0, w1, clock, seed)
+
+        # three stages in flight: simulate week k+1 | build replica rows of week k | DuckDB appends week k-1
+        with _progress(len(windows), long_work, "generate") as bar, ThreadPoolExecutor(1) as pool_exec:
+            ahead = pool_exec.submit(simulate, windows[0])
+            for i in range(len(windows)):
+                wrng, comp = ahead.result()
+                if i + 1 < len(windows):
+                    ahead = pool_exec.submit(simulate, windows[i + 1])
                 ids = next_id + np.arange(len(comp["user_idx"]), dtype=np.int64)
                 next_id += len(ids)
                 rows, labels = _emit(writer.insert, wrng, comp, ids, -1, clock, pool, bad_rate, seed)
