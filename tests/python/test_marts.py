@@ -1,7 +1,8 @@
 """The teams' marts on small generated data: they build, reconcile, and the fraud tier finds the fraud.
 
-One warehouse (generated with the CLI, `--users 5000 --days 100`, built with `dbt build` in an
-isolated project copy, see dbt_harness.py) serves every test of this module. `dbt build` also runs
+One warehouse (generated with the CLI, `--users 5000 --days 100`: enough fraudsters of each type
+for precision and recall to mean something; built with `dbt build` in the shared project copy,
+see dbt_harness.py) serves every test of this module. `dbt build` also runs
 the marts' dbt unit tests (LTV horizons, ROAS/CAC/payback, the fraud score) and data tests
 (contracts, reconciliations); the tests below check those ran and passed, and check the key
 invariants again from Python, independently of the dbt tests.
@@ -16,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dbt_harness import OFFERWALL, Warehouse, copy_project
+from dbt_harness import OFFERWALL, Warehouse, shared_project
 from offerwall import OfferwallError
 from offerwall.fraud_eval import FRAUD_TYPES, evaluate, failures, fraud_eval
 
@@ -32,9 +33,7 @@ STAGING = '"dev_staging"'
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Warehouse, object]:
-    tmp = tmp_path_factory.mktemp("marts")
-    project = copy_project(tmp / "project")
-    wh = Warehouse(project, tmp / "wh")
+    wh = Warehouse(shared_project(tmp_path_factory), tmp_path_factory.mktemp("marts") / "wh")
     wh.generate(users=5000, days=100, seed=11, bad_rate=0.01, fraud_rate=0.03)
     res = wh.dbt("build")
     return wh, res
