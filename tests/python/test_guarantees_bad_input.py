@@ -89,7 +89,6 @@ def test_every_bad_row_is_quarantined_with_its_reason(baseline: tuple[Warehouse,
             assert reason, f"{rel.name}: a quarantined row without a reason (key {key})"
             reasons[(table, key)].add(reason)
 
-    conflicting = _conflicting_ids(wh)
     labels = wh.query("select table_name, lower(row_id), kind from labels.bad_rows")
     assert labels, "labels.bad_rows is empty"
     missing: Counter[tuple[str, str]] = Counter()
@@ -100,9 +99,7 @@ def test_every_bad_row_is_quarantined_with_its_reason(baseline: tuple[Warehouse,
         if not got:
             missing[(table, kind)] += 1
             examples.setdefault((table, kind), row_id)
-        elif kind not in got and not ("conflicting_duplicate" in got and (table, row_id) in conflicting):
-            # a bad version that also collides with another version of its id (same updated_at and
-            # _loaded_at, other content) is quarantined by the first rule it breaks: that is fine
+        elif kind not in got:
             wrong[(table, kind, ",".join(sorted(got)))] += 1
             examples.setdefault((table, kind, ",".join(sorted(got))), row_id)
     assert not missing and not wrong, (
@@ -113,32 +110,6 @@ def test_every_bad_row_is_quarantined_with_its_reason(baseline: tuple[Warehouse,
             for (t, k, r), n in wrong.items()
         )
     )
-
-
-# The version of a raw row: two rows of one id with the same version and other content conflict.
-RAW_VERSION = {
-    "offers": ("id", "updated_at, _loaded_at"),
-    "offer_tasks": ("id", "updated_at, _loaded_at"),
-    "user_offers": ("id", "updated_at, _loaded_at"),
-    "users": ("id", "_loaded_at"),
-    "ua_spend_daily": ("strftime(spend_date, '%Y-%m-%d') || '|' || channel || '|' || country || '|' || platform", "_loaded_at"),
-}
-
-
-def _conflicting_ids(wh: Warehouse) -> set[tuple[str, str]]:
-    """(table, lowercased id) of the raw ids that hold two versions with the same version columns
-    and different content (after case/space normalisation), read straight from raw."""
-    out = set()
-    for table, (key, version) in RAW_VERSION.items():
-        content = " || '|' || ".join(
-            f"coalesce(lower(trim(cast(\"{c}\" as varchar))), '<null>')" for c, _, _ in RAW_TABLES[table]
-        )
-        rows = wh.query(
-            f"select distinct lower(cast({key} as varchar)) from raw.{table} "
-            f"group by {key}, {version} having count(distinct {content}) > 1"
-        )
-        out |= {(table, r[0]) for r in rows}
-    return out
 
 
 def test_every_raw_row_is_accounted_for(baseline: tuple[Warehouse, Any]) -> None:
