@@ -118,6 +118,17 @@ class _Writer:
         if self.error is not None:
             raise self.error
 
+    def __enter__(self) -> "_Writer":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()  # waits for the last batch; raises the writer's own error
+        else:  # the caller failed: stop the writer, keep the caller's error
+            self.error = self.error or exc
+            self.queue.put(None)
+            self.thread.join()
+
 
 def _read(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.ndarray]:
     t = con.sql(sql).to_arrow_table()
@@ -442,7 +453,7 @@ def generate(*, users: int, days: int, seed: int, bad_rate: float, fraud_rate: f
             return wrng, simulate_window(wrng, pop, cat, w0, w1, clock, seed)
 
         # three stages in flight: simulate week k+1 | build replica rows of week k | DuckDB appends week k-1
-        with _progress(len(windows), long_work, "generate") as bar, ThreadPoolExecutor(1) as pool_exec:
+        with writer, _progress(len(windows), long_work, "generate") as bar, ThreadPoolExecutor(1) as pool_exec:
             ahead = pool_exec.submit(simulate, windows[0])
             for i in range(len(windows)):
                 wrng, comp = ahead.result()
@@ -457,7 +468,6 @@ def generate(*, users: int, days: int, seed: int, bad_rate: float, fraud_rate: f
                 del comp
                 bar.update(1)
                 bar.set_postfix(rows=n_rows)
-        writer.close()
 
         everything = np.ones(len(pop["user_idx"]), dtype=bool)
         srng = np.random.default_rng([seed, 5])
