@@ -491,3 +491,25 @@ def test_advance_at_bad_rate_zero_stays_clean(tmp_path, clean_db):
     assert _one(path, "select count(*) from labels.bad_rows") == 0
     for kind, (_, sql) in DIRECT_CHECKS.items():
         assert _q(path, sql) == [], kind
+
+
+def test_a_failed_generate_is_not_a_source(tmp_path, monkeypatch):
+    import offerwall.generator.sim as sim
+
+    calls = []
+
+    def failing_keep_state(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk full, say")
+        return original(*args, **kwargs)
+
+    original = sim._keep_state
+    monkeypatch.setattr(sim, "_keep_state", failing_keep_state)
+    path = tmp_path / "half.duckdb"
+    with pytest.raises(RuntimeError, match="disk full"):
+        generate(bad_rate=0.0, duckdb_path=path, parquet_dir=None, **{**SMALL, "users": 300, "days": 20})
+    assert _one(path, "select count(*) from information_schema.tables where table_schema = 'sim' "
+                      "and table_name = 'state'") == 0
+    with pytest.raises(OfferwallError, match="offerwall generate"):
+        advance(days=1, duckdb_path=path)
