@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 import queue
@@ -398,6 +399,18 @@ def _connect(path: str | Path) -> duckdb.DuckDBPyConnection:
 
 
 # ----------------------------------------------------------------------------------------------
+def _duckdb_errors_are_user_errors(fn):
+    """A DuckDB failure (disk full, file locked by another process...) becomes a one-line OfferwallError."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except duckdb.Error as exc:
+            raise OfferwallError(f"DuckDB: {str(exc).splitlines()[0]}") from exc
+    return wrapper
+
+
+@_duckdb_errors_are_user_errors
 def generate(*, users: int, days: int, seed: int, bad_rate: float, fraud_rate: float,
              start: dt.date | None = None, duckdb_path: str | Path = "warehouse.duckdb",
              parquet_dir: str | Path | None = None) -> dict:
@@ -524,6 +537,7 @@ def _read_state(con, path) -> dict:
     return json.loads(row[0])
 
 
+@_duckdb_errors_are_user_errors
 def advance(*, days: int, duckdb_path: str | Path = "warehouse.duckdb", parquet_dir: str | Path | None = None) -> dict:
     """Move an existing source system forward `days` days the way production would."""
     if days < 1:
