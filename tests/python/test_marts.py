@@ -19,7 +19,7 @@ import pytest
 
 from dbt_harness import OFFERWALL, Warehouse, shared_project
 from offerwall import OfferwallError
-from offerwall.fraud_eval import FRAUD_TYPES, evaluate, failures, fraud_eval
+from offerwall.fraud_eval import FRAUD_TYPES, Row, evaluate, failures, format_table, fraud_eval
 
 MIN_PRECISION = 0.9
 MIN_RECALL = 0.8
@@ -160,3 +160,28 @@ def test_fraud_eval_errors_are_clear(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and "not found" in proc.stderr
+
+
+def test_fraud_eval_minimums_apply_per_type_and_overall() -> None:
+    """Worked by hand: bot recall 8/10 = 0.8 (ok), precision 9/10 = 0.9 (ok); velocity recall
+    7/10 = 0.7 (< 0.8); chargeback_abuser: 10 labelled, none flagged -> no precision (fails a
+    given minimum); overall precision 17/20 = 0.85 (< 0.9)."""
+    rows = [
+        Row("bot", labelled=10, caught=8, flagged=10, flagged_fraud=9, flagged_exact=8),
+        Row("velocity", labelled=10, caught=7, flagged=7, flagged_fraud=7, flagged_exact=7),
+        Row("chargeback_abuser", labelled=10, caught=0, flagged=0, flagged_fraud=0, flagged_exact=0),
+        Row("overall", labelled=30, caught=15, flagged=20, flagged_fraud=17, flagged_exact=17),
+    ]
+    assert rows[0].recall == 0.8 and rows[0].precision == 0.9 and rows[0].exact_precision == 0.8
+    assert rows[2].precision is None
+    assert failures(rows, 0.9, 0.8) == [
+        "velocity: recall 0.700 < 0.8",
+        "chargeback_abuser: recall 0.000 < 0.8",
+        "chargeback_abuser: precision n/a < 0.9",
+        "overall: recall 0.500 < 0.8",
+        "overall: precision 0.850 < 0.9",
+    ]
+    assert failures(rows, None, None) == []
+    assert failures(rows[:1], 0.9, 0.8) == []
+    table = format_table(rows)
+    assert "n/a" in table and "0.850" in table
