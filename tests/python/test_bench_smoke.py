@@ -257,3 +257,19 @@ def test_merge_puts_runs_in_one_table_and_plot(tmp_path: Path, capsys: pytest.Ca
     assert (tmp_path / "m" / "time_vs_rows.png").read_bytes()[:4] == b"\x89PNG"
     table = capsys.readouterr().out
     assert "80.00x" in table and "25.0%" in table
+
+
+def test_a_timed_out_full_build_gives_an_at_least_ratio() -> None:
+    scale = _fake_scale("10m", 10_000_000, 40.0)
+    scale["steps"]["full_build"].update(ok=False, extra={"timed_out": True})
+    del scale["steps"]["incremental_build"]
+    ratios = bench._ratios(scale)
+    assert ratios["full_build_over_lower_bound"] is None
+    assert ratios["full_build_over_lower_bound_at_least"] == 80.0
+    scale["ratios"] = ratios
+    target = bench.evaluate_targets(scale)["full_build / lower_bound <= 3x"]
+    assert target["met"] is False and target["value_is_at_least"]
+    scale["steps"]["full_build"]["wall_seconds"] = 1.0  # killed early: 2x proves nothing
+    scale["ratios"] = bench._ratios(scale)
+    assert bench.evaluate_targets(scale)["full_build / lower_bound <= 3x"]["met"] is None
+    assert ">=2.00x" in bench.format_table([scale])
