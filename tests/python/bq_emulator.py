@@ -89,6 +89,28 @@ def run(cmd: list[str], env: dict[str, str], timeout: float = 600) -> subprocess
     return proc
 
 
+def run_parallel(
+    commands: list[tuple[list[str], dict[str, str]]], timeout: float = 900
+) -> list[subprocess.CompletedProcess[str]]:
+    """Run independent commands side by side (2 cores: a DuckDB build next to an emulator build);
+    fail the test with the output of any that fails, after all have ended."""
+    procs = [
+        subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for cmd, env in commands
+    ]
+    results = []
+    for (cmd, _), proc in zip(commands, procs, strict=True):
+        out, err = proc.communicate(timeout=timeout)
+        results.append(subprocess.CompletedProcess(cmd, proc.returncode, out, err))
+    for res in results:
+        if res.returncode != 0:
+            pytest.fail(
+                f"{' '.join(res.args)} exited {res.returncode}\n--- errors\n{error_lines(res.stdout)}"
+                f"\n--- stdout (tail)\n{res.stdout[-3000:]}\n--- stderr (tail)\n{res.stderr[-3000:]}"
+            )
+    return results
+
+
 def error_lines(output: str, context: int = 4, limit: int = 80) -> str:
     """The lines of a dbt run that say what failed (dbt's summary is buried under warnings)."""
     lines = output.splitlines()

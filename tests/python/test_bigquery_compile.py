@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlglot
-from bq_emulator import DBT, base_env, run
+from bq_emulator import DBT, base_env, run, run_parallel
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 from sqlglot.tokens import TokenType
@@ -145,11 +145,14 @@ def test_the_checker_rejects_what_bigquery_would_reject():
 def test_datasets_per_target(tmp_path):
     """prod: one dataset per layer; any other target: under the developer's own prefix."""
     layers = {}
-    for target, dataset in (("prod", "analytics"), ("bigquery", "dbt_alice")):
-        target_path = tmp_path / target
-        run([DBT, "parse", "--target", target, "--target-path", str(target_path)],
-            offline_env(tmp_path / f"env-{target}", dataset))
-        nodes = [n for n in manifest(target_path)["nodes"].values()
+    targets = (("prod", "analytics"), ("bigquery", "dbt_alice"))
+    run_parallel([
+        ([DBT, "parse", "--target", target, "--target-path", str(tmp_path / target)],
+         offline_env(tmp_path / f"env-{target}", dataset))
+        for target, dataset in targets
+    ])
+    for target, _ in targets:
+        nodes = [n for n in manifest(tmp_path / target)["nodes"].values()
                  if n["resource_type"] in ("model", "snapshot", "seed")]
         layers[target] = {n["unique_id"]: n["schema"] for n in nodes}
         assert all(n["database"] == "offline-project" for n in nodes)
