@@ -273,3 +273,17 @@ def test_a_timed_out_full_build_gives_an_at_least_ratio() -> None:
     scale["ratios"] = bench._ratios(scale)
     assert bench.evaluate_targets(scale)["full_build / lower_bound <= 3x"]["met"] is None
     assert ">=2.00x" in bench.format_table([scale])
+
+
+def test_profile_query_lists_the_costly_operators_without_writing(tmp_path: Path) -> None:
+    db = tmp_path / "p.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create table t as select range as id, range % 7 as k from range(200000)")
+    sql = tmp_path / "q.sql"
+    sql.write_text("select k, count(*) as n, sum(id) as s from t group by k order by k;\n")
+    ops = bench.profile_query(str(db), str(sql), top=5)
+    assert 1 <= len(ops) <= 5
+    assert ops == sorted(ops, key=lambda op: op["seconds"], reverse=True)
+    assert {"HASH_GROUP_BY", "TABLE_SCAN", "SEQ_SCAN"} & {op["operator"] for op in ops}
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from information_schema.tables").fetchone()[0] == 1
