@@ -17,13 +17,13 @@ from typing import Any
 
 import duckdb
 import pytest
-from bq_emulator import DBT, OFFERWALL, base_env, bq_client, bq_emulator, run  # noqa: F401
+from bq_emulator import DBT, OFFERWALL, base_env, bq_client, bq_emulator, run, run_parallel  # noqa: F401
 
 pytestmark = pytest.mark.emulator
 
 # Small but complete: every raw table, bad rows and fraud patterns present.
-GENERATE = ["--users", "300", "--days", "30", "--seed", "11", "--bad-rate", "0.02", "--fraud-rate", "0.05"]
-ADVANCE_DAYS = "5"
+GENERATE = ["--users", "200", "--days", "21", "--seed", "11", "--bad-rate", "0.02", "--fraud-rate", "0.05"]
+ADVANCE_DAYS = "4"
 SCHEMA_PREFIX = "ci"
 RAW_DATASET = "raw"  # var raw_schema
 # `cast(x as numeric)` is DECIMAL(18,3) on DuckDB and NUMERIC (9 decimals) on BigQuery, so a
@@ -147,8 +147,12 @@ def test_bigquery_build_on_emulator_matches_duckdb(bq_emulator, tmp_path):  # no
         run(load, env)
         duck_target = tmp_path / f"target-duckdb-{step.replace(' ', '-')}"
         bq_target = tmp_path / f"target-bq-{step.replace(' ', '-')}"
-        run([DBT, "build", "--target", "dev", "--target-path", str(duck_target)], env)
-        run([DBT, "build", "--target", "bigquery_emulator", "--target-path", str(bq_target)], env)
+        run_parallel([  # side by side, each with its own log folder
+            ([DBT, "build", "--target", "dev", "--target-path", str(duck_target)],
+             {**env, "DBT_LOG_PATH": str(duck_target / "logs")}),
+            ([DBT, "build", "--target", "bigquery_emulator", "--target-path", str(bq_target)],
+             {**env, "DBT_LOG_PATH": str(bq_target / "logs")}),
+        ])
 
         rows = assert_marts_agree(db, client, project, duck_target, bq_target)
         assert rows > 0
