@@ -57,7 +57,8 @@ run: install
 	@echo
 	@echo "Warehouse (DuckDB): $(DUCKDB_PATH)"
 	@echo "  raw tables in schema raw, marts in dev_marts_core, dev_marts_offer_management,"
-	@echo "  dev_marts_user_acquisition, dev_marts_anti_fraud (try: $(BIN)/python -m duckdb ...)"
+	@echo "  dev_marts_user_acquisition, dev_marts_anti_fraud. Query it, e.g.:"
+	@echo "  $(VENV)/bin/python -c \"import duckdb; print(duckdb.connect('$(DUCKDB_PATH)', read_only=True).sql('from dev_marts_offer_management.fct_offer_daily_performance limit 5'))\""
 	@echo "Docs site (data catalog): $(CURDIR)/target/static_index.html"
 	@echo "  or serve it: $(BIN)/dbt docs serve --port 8080"
 	@echo "Next: README.md and docs/"
