@@ -80,7 +80,7 @@ fingerprinted as (
 final as (
     select
         -- ids
-        {{ row_fingerprint([
+        {{ row_key([
             'offer_task_id', 'updated_at', 'loaded_at', 'row_fingerprint', 'copy_number',
         ]) }} as raw_row_key,
         offer_task_id,

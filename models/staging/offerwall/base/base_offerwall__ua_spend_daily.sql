@@ -26,7 +26,7 @@ cleaned as (
 fingerprinted as (
     select
         *,
-        {{ row_fingerprint(['spend_date', 'channel', 'country', 'platform']) }} as grain_key,
+        {{ text_row_hash(['spend_date', 'channel', 'country', 'platform']) }} as grain_key,
         {{ row_fingerprint(['spend_usd']) }} as row_fingerprint
     from cleaned
 ),
@@ -47,7 +47,7 @@ fingerprinted as (
 final as (
     select
         -- ids
-        {{ row_fingerprint(['grain_key', 'loaded_at', 'row_fingerprint', 'copy_number']) }} as raw_row_key,
+        {{ row_key(['grain_key', 'loaded_at', 'row_fingerprint', 'copy_number']) }} as raw_row_key,
         grain_key as spend_key,
 
         -- grain

@@ -66,7 +66,7 @@ fingerprinted as (
 final as (
     select
         -- ids
-        {{ row_fingerprint(['user_id', 'loaded_at', 'row_fingerprint', 'copy_number']) }} as raw_row_key,
+        {{ row_key(['user_id', 'loaded_at', 'row_fingerprint', 'copy_number']) }} as raw_row_key,
         user_id,
         referrer_user_id,
 
