@@ -23,10 +23,17 @@
     hash({{ columns | join(', ') }})
 {%- endmacro %}
 
+{#- The BigQuery-API emulator of `make test` has no farm_fingerprint: there only (CI), the md5
+    text hash stands in. Fingerprints are compared within one build, never stored, so the
+    switch changes no answer (docs/bigquery.md, emulator switches). -#}
 {% macro bigquery__row_fingerprint(columns) -%}
+    {%- if target.name == 'bigquery_emulator' -%}
+    {{ text_row_hash(columns) }}
+    {%- else -%}
     farm_fingerprint(to_json_string(struct(
         {%- for column in columns %}{{ column }} as c{{ loop.index0 }}{{ ', ' if not loop.last }}{% endfor -%}
     )))
+    {%- endif -%}
 {%- endmacro %}
 
 {#
