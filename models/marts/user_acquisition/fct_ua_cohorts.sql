@@ -25,9 +25,9 @@ signups as (
     select
         user_id,
         signup_date as cohort_date,
-        lower(trim(acquisition_channel)) as acquisition_channel,
-        upper(trim(country)) as country,
-        lower(trim(platform)) as platform,
+        acquisition_channel,
+        country,
+        platform,
         margin_usd_to_date,
         margin_usd_d7,
         margin_usd_d30,
@@ -51,12 +51,13 @@ signup_cohorts as (
     group by cohort_date, acquisition_channel, country, platform
 ),
 
-spend_normalised as (
+-- codes are already trimmed and cased in staging (clean_code), the same way as the users'
+spend_cells as (
     select
         spend_date as cohort_date,
-        lower(trim(channel)) as acquisition_channel,
-        upper(trim(country)) as country,
-        lower(trim(platform)) as platform,
+        channel as acquisition_channel,
+        country,
+        platform,
         spend_usd
     from stg_offerwall__ua_spend_daily
 ),
@@ -68,7 +69,7 @@ spend as (
         country,
         platform,
         sum(spend_usd) as spend_usd
-    from spend_normalised
+    from spend_cells
     group by cohort_date, acquisition_channel, country, platform
 ),
 
