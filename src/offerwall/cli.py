@@ -1,7 +1,8 @@
-"""The ``offerwall`` command line.
+"""The offerwall command line.
 
 Flags are a contract (other tools call them): change them only with a deprecation path.
-Every user error ends as one line on stderr and a non-zero exit, never a traceback.
+Every user error ends as one line on stderr and a non-zero exit, never a traceback; a command
+that needs an optional extra says which one to install.
 """
 
 from __future__ import annotations
@@ -15,6 +16,18 @@ from collections.abc import Sequence
 from offerwall import OfferwallError
 
 DEFAULT_DUCKDB = "warehouse.duckdb"
+# `offerwall generate` with no flags makes the default dataset, the one `make run` builds.
+DEFAULT_USERS = 20_000
+DEFAULT_DAYS = 120
+DEFAULT_SEED = 42
+DEFAULT_BAD_RATE = 0.01
+DEFAULT_FRAUD_RATE = 0.03
+
+DESCRIPTION = (
+    "Offerwall warehouse tools: simulate the production source system into a DuckDB file, "
+    "load it into BigQuery, benchmark the pipeline and evaluate the fraud signals."
+)
+EPILOG = "Run 'offerwall <command> --help' for a command's flags. Docs: README.md and docs/ in the repository."
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,25 +76,40 @@ def _default_duckdb() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="offerwall", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = _Parser(prog="offerwall", description=DESCRIPTION, epilog=EPILOG)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="<command>")
+    duckdb_help = "DuckDB file (default: $DUCKDB_PATH, else warehouse.duckdb)"
 
-    gen = sub.add_parser("generate", help="generate a fresh source system into raw (replaces it)")
-    gen.add_argument("--users", type=_positive_int, required=True, help="users signing up over the period")
-    gen.add_argument("--days", type=_positive_int, required=True, help="simulated days, ending at the simulation clock")
-    gen.add_argument("--seed", type=_non_negative_int, required=True, help="random seed: same flags, same bytes")
-    gen.add_argument("--bad-rate", type=_rate, required=True, help="share of deliberately bad rows (0 = none)")
-    gen.add_argument("--fraud-rate", type=_rate, required=True, help="share of fraudulent users")
-    gen.add_argument("--start", type=_date, default=None, help="first simulated day (default 2026-01-01)")
-    gen.add_argument("--duckdb", default=None, help="DuckDB file (default $DUCKDB_PATH or warehouse.duckdb)")
+    gen = sub.add_parser(
+        "generate", help="generate a fresh source system into raw (replaces it)",
+        description="Generate a fresh source system: the raw tables, the fraud and bad-row labels and the "
+                    "simulator's state. With no flags it makes the default dataset (the one make run builds).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    gen.add_argument("--users", type=_positive_int, default=DEFAULT_USERS, help="users signing up over the period")
+    gen.add_argument("--days", type=_positive_int, default=DEFAULT_DAYS,
+                     help="simulated days, ending at the simulation clock")
+    gen.add_argument("--seed", type=_non_negative_int, default=DEFAULT_SEED, help="random seed: same flags, same bytes")
+    gen.add_argument("--bad-rate", type=_rate, default=DEFAULT_BAD_RATE, help="share of deliberately bad rows (0 = none)")
+    gen.add_argument("--fraud-rate", type=_rate, default=DEFAULT_FRAUD_RATE, help="share of fraudulent users")
+    gen.add_argument("--start", type=_date, default=None, help="first simulated day, YYYY-MM-DD (default: 2026-01-01)")
+    gen.add_argument("--duckdb", default=None, help=duckdb_help)
     gen.add_argument("--parquet", default=None, help="also write the raw tables as Parquet into this folder")
 
-    adv = sub.add_parser("advance", help="move an existing source system forward the way production would")
+    adv = sub.add_parser(
+        "advance", help="move an existing source system forward the way production would",
+        description="Move the source system of a DuckDB file made by generate forward by some days: new users, "
+                    "completions, status changes, late rows and catalogue edits.",
+    )
     adv.add_argument("--days", type=_positive_int, required=True, help="days to simulate")
-    adv.add_argument("--duckdb", default=None, help="DuckDB file (default $DUCKDB_PATH or warehouse.duckdb)")
+    adv.add_argument("--duckdb", default=None, help=duckdb_help)
     adv.add_argument("--parquet", default=None, help="also write the raw tables as Parquet into this folder")
 
-    bq = sub.add_parser("load-bigquery", help="load the raw tables into BigQuery from Parquet")
+    bq = sub.add_parser(
+        "load-bigquery", help="load the raw tables into BigQuery from Parquet",
+        description="Load the five raw tables into a BigQuery dataset (replacing them), from Parquet files "
+                    "exported from a DuckDB file.",
+    )
     bq.add_argument("--project", required=True, help="GCP project id")
     bq.add_argument("--dataset", required=True, help="target dataset, e.g. raw")
     bq.add_argument("--location", default=None, help="dataset location, e.g. EU or US")
@@ -90,17 +118,46 @@ def build_parser() -> argparse.ArgumentParser:
     bq.add_argument("--duckdb", default="", help="export the raw tables of this DuckDB file to Parquet first")
     bq.add_argument("--parquet", default=None, help="folder of <table>.parquet files to load")
 
-    bench = sub.add_parser("bench", help="benchmark generation and dbt builds at several scales")
+    bench = sub.add_parser(
+        "bench", help="benchmark generation and dbt builds at several scales",
+        description="Benchmark generation, a hand-written lower bound and dbt builds (full and incremental) "
+                    "at several scales; prints a table, writes results.json and a plot. "
+                    "Needs the bench extra: pip install 'offerwall-warehouse[bench]'.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     bench.add_argument("--scales", default="100k,1m,10m", help="comma-separated user_offers sizes (e.g. 100k,1m,10m)")
     bench.add_argument("--out", default="bench-results", help="folder for results.json and the plot")
-    bench.add_argument("--seed", type=_non_negative_int, default=7)
+    bench.add_argument("--seed", type=_non_negative_int, default=7, help="random seed of the generated data")
     bench.add_argument("--step-timeout", type=_positive_int, default=None,
                        help="kill a step running longer than this many seconds and report it as timed out")
 
-    fraud = sub.add_parser("fraud-eval", help="precision and recall of the high risk tier against the generator's labels")
-    fraud.add_argument("--duckdb", default=None, help="DuckDB file (default $DUCKDB_PATH or warehouse.duckdb)")
-    fraud.add_argument("--min-precision", type=float, default=None, help="exit 1 when the precision of any fraud type or overall is lower")
-    fraud.add_argument("--min-recall", type=float, default=None, help="exit 1 when the recall of any fraud type or overall is lower")
+    merge = sub.add_parser(
+        "bench-merge", help="one benchmark report from several runs' results.json",
+        description="Put benchmark runs made separately (e.g. the small scales, then 10m alone) into one "
+                    "table, results.json and plot. Needs the bench extra.",
+    )
+    merge.add_argument("results", nargs="+", help="results.json files of earlier offerwall bench runs")
+    merge.add_argument("--out", required=True, help="folder for the merged results.json and plot")
+
+    prof = sub.add_parser(
+        "bench-profile", help="the most expensive operators of one query (DuckDB profiler)",
+        description="Run one query (e.g. a dbt model's compiled SQL under target/compiled/) under DuckDB's "
+                    "profiler on a read-only connection and print its most expensive operators.",
+    )
+    prof.add_argument("duckdb", help="DuckDB file (opened read-only)")
+    prof.add_argument("sql", help="file holding one query")
+    prof.add_argument("--top", type=_positive_int, default=12, help="operators to print (default: 12)")
+
+    fraud = sub.add_parser(
+        "fraud-eval", help="precision and recall of the high risk tier against the generator's labels",
+        description="Precision and recall of fct_user_fraud_signals' high risk tier against the generator's "
+                    "fraud labels, per fraud type and overall.",
+    )
+    fraud.add_argument("--duckdb", default=None, help=duckdb_help)
+    fraud.add_argument("--min-precision", type=float, default=None,
+                       help="exit 1 when the precision of any fraud type or overall is lower")
+    fraud.add_argument("--min-recall", type=float, default=None,
+                       help="exit 1 when the recall of any fraud type or overall is lower")
     return parser
 
 
@@ -138,6 +195,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from offerwall.bench import run_bench
 
         run_bench(scales=args.scales, out_dir=args.out, seed=args.seed, step_timeout=args.step_timeout)
+    elif args.command == "bench-merge":
+        from offerwall.bench import merge_results
+
+        merge_results(args.results, args.out)
+    elif args.command == "bench-profile":
+        from offerwall.bench import profile_query
+
+        profile_query(args.duckdb, args.sql, args.top)
     elif args.command == "fraud-eval":
         from offerwall.fraud_eval import fraud_eval
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from offerwall.emulator import Emulator, repo_root, start_emulator
+from emulator_process import Emulator, repo_root, start_emulator
 
 REPO = repo_root()
 BIN = Path(sys.executable).parent

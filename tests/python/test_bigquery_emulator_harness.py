@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from offerwall import OfferwallError
-from offerwall.emulator import find_crucible, start_emulator
+from emulator_process import find_crucible, start_emulator
 
 
 pytestmark = pytest.mark.emulator
@@ -50,6 +50,6 @@ def test_an_emulator_that_dies_is_a_clear_error(tmp_path):
 def test_missing_emulator_names_the_make_target(tmp_path, monkeypatch):
     monkeypatch.setenv("CRUCIBLE_BIN", str(tmp_path / "nope"))
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr("offerwall.emulator.repo_root", lambda: Path(tmp_path))
+    monkeypatch.setattr("emulator_process.repo_root", lambda: Path(tmp_path))
     with pytest.raises(OfferwallError, match="make emulator"):
         find_crucible()

@@ -151,7 +151,7 @@ def test_missing_credentials_is_one_clear_line(raw_db, tmp_path):
 
 
 def test_unreachable_emulator_is_one_clear_line(raw_db, tmp_path):
-    from offerwall.emulator import free_port
+    from emulator_process import free_port
 
     env = base_env(tmp_path, {"BIGQUERY_EMULATOR_HOST": f"http://127.0.0.1:{free_port()}"})
     proc = subprocess.run(

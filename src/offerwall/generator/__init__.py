@@ -4,6 +4,7 @@
 See docs/source_system.md.
 """
 
-from offerwall.generator.sim import advance, generate
+from offerwall.generator.advance_source import advance
+from offerwall.generator.new_source import generate
 
 __all__ = ["advance", "generate"]

@@ -67,14 +67,14 @@ def _starts(rng: np.random.Generator, users: dict, t0: int, t1: int) -> tuple[np
     tau = users["tau_days"][live] * US_PER_DAY
     a0 = np.maximum(t0 - s, 0.0)
     a1 = t1 - s
-    e0 = np.exp(-a0 / tau)
-    e1 = np.exp(-a1 / tau)
-    n_exp = rng.poisson(users["starts"][live] * (e0 - e1) * OVERSAMPLE)
+    decay0 = np.exp(-a0 / tau)
+    decay1 = np.exp(-a1 / tau)
+    n_exp = rng.poisson(users["starts"][live] * (decay0 - decay1) * OVERSAMPLE)
     n_ret = rng.poisson(users["retained_per_day"][live] * (a1 - a0) / US_PER_DAY * OVERSAMPLE)
     ue = np.repeat(np.arange(len(live)), n_exp)
     ur = np.repeat(np.arange(len(live)), n_ret)
     u = rng.random(len(ue))
-    age_e = -tau[ue] * np.log(e0[ue] - u * (e0[ue] - e1[ue]))
+    age_e = -tau[ue] * np.log(decay0[ue] - u * (decay0[ue] - decay1[ue]))
     age_r = a0[ur] + rng.random(len(ur)) * (a1[ur] - a0[ur])
     who = np.concatenate([live[ue], live[ur]])
     t = np.concatenate([s[ue] + age_e, s[ur] + age_r]).astype(np.int64)
@@ -135,8 +135,10 @@ def simulate_window(rng: np.random.Generator, users: dict, cat: Catalog, t0: int
                     seed: int) -> dict[str, np.ndarray]:
     """Every completion of offers started in [t0, t1) that completes before `horizon` (the clock).
 
-    Returns completion columns (not yet ided), with each completion's planned status timeline
-    (credit/reject/reverse times, possibly after the clock) and replication load times.
+    Returns completion columns (not yet ided), with each completion's planned status timeline,
+    possibly after the clock: pending at completed_at, credited or rejected at settled_at,
+    reversed at reversed_at (NEVER if not), and when the replica copies each of those three
+    rows (pending_loaded_at, settled_loaded_at, reversed_loaded_at).
     """
     who, start_t = _starts(rng, users, t0, t1)
     fraud = users["fraud_code"][who]
@@ -224,15 +226,15 @@ def simulate_window(rng: np.random.Generator, users: dict, cat: Catalog, t0: int
         5.0 + np.minimum(rng.exponential(4.0, n), 35.0),
         np.where(rng.random(n) < 0.55, rng.uniform(1, 30, n), rng.uniform(30, CHARGEBACK_WINDOW_DAYS - 0.01, n)),
     )
-    e1 = completed + np.where(rejected, rej_delay, hold)
-    e2 = np.where(reversed_, e1 + (rev_days * US_PER_DAY).astype(np.int64), NEVER)
+    settled = completed + np.where(rejected, rej_delay, hold)
+    reversed_at = np.where(reversed_, settled + (rev_days * US_PER_DAY).astype(np.int64), NEVER)
     # replication: minutes usually; some rows arrive days late
     lags = (rng.exponential(25.0, (3, n)) * US_PER_MINUTE).astype(np.int64) + US_PER_SECOND
     late = rng.random((3, n)) < 0.04
     lags = np.where(late, (rng.uniform(1, 12, (3, n)) * US_PER_DAY).astype(np.int64), lags)
 
     # a reversed completion's credited row always reaches the replica before the reversal
-    lags[1] = np.where(reversed_, np.minimum(lags[1], (e2 - e1) // 2), lags[1])
+    lags[1] = np.where(reversed_, np.minimum(lags[1], (reversed_at - settled) // 2), lags[1])
     return {
         "user_idx": uidx,
         "offer_id": offer_id,
@@ -244,11 +246,11 @@ def simulate_window(rng: np.random.Generator, users: dict, cat: Catalog, t0: int
         "started_null": started_null,
         "completed_at": completed,
         "rejected": rejected,
-        "e1": e1,
-        "e2": e2,
-        "l0": completed + lags[0],
-        "l1": e1 + lags[1],
-        "l2": np.where(reversed_, e2 + lags[2], NEVER),
+        "settled_at": settled,
+        "reversed_at": reversed_at,
+        "pending_loaded_at": completed + lags[0],
+        "settled_loaded_at": settled + lags[1],
+        "reversed_loaded_at": np.where(reversed_, reversed_at + lags[2], NEVER),
         "country_code": country.astype(np.int64),
         "platform_code": platform.astype(np.int64),
         "ip": ip.astype(np.uint64),

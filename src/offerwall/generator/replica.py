@@ -21,6 +21,10 @@ EXACT_DUPLICATE_SHARE = 0.015
 TEXT_NOISE_SHARE = 0.06
 ABSURD_AMOUNT = 1_000_000_000
 UNKNOWN_ID_BASE = 900_000_000
+# A completion's three status rows (events 0, 1, 2: pending, credited or rejected, reversed):
+# when each happened (NEVER if it does not) and when the replica copies it.
+EVENT_AT = ("completed_at", "settled_at", "reversed_at")
+EVENT_LOADED_AT = ("pending_loaded_at", "settled_loaded_at", "reversed_loaded_at")
 
 
 def _variants(values: np.ndarray, upper: bool) -> pa.Array:
@@ -45,12 +49,12 @@ def noisy_codes(rng: np.random.Generator, codes: np.ndarray) -> np.ndarray:
 def replica_events(comp: dict, ids: np.ndarray, c_prev: int, c_now: int) -> tuple[np.ndarray, np.ndarray]:
     """(completion index, event number 0/1/2) of status rows the replica copies in (c_prev, c_now].
 
-    Event k's row is copied at l_k unless the next status change happened first (then the replica
+    Event k's row is copied at EVENT_LOADED_AT[k] unless the next status change happened first (then the replica
     never saw that state). Ordered like an append-only replica: by load time, then id.
     """
-    e = [comp["completed_at"], comp["e1"], comp["e2"]]
-    lo = [comp["l0"], comp["l1"], comp["l2"]]
-    nxt = [comp["e1"], comp["e2"], np.full(len(ids), NEVER, dtype=np.int64)]
+    e = [comp[c] for c in EVENT_AT]
+    lo = [comp[c] for c in EVENT_LOADED_AT]
+    nxt = [comp["settled_at"], comp["reversed_at"], np.full(len(ids), NEVER, dtype=np.int64)]
     idx, ev = [], []
     for k in range(3):
         vis = (e[k] != NEVER) & (lo[k] < nxt[k]) & (lo[k] > c_prev) & (lo[k] <= c_now)
@@ -58,16 +62,16 @@ def replica_events(comp: dict, ids: np.ndarray, c_prev: int, c_now: int) -> tupl
         idx.append(w)
         ev.append(np.full(len(w), k, dtype=np.int64))
     idx_a, ev_a = np.concatenate(idx), np.concatenate(ev)
-    loaded = np.choose(ev_a, [comp["l0"][idx_a], comp["l1"][idx_a], comp["l2"][idx_a]]) if len(idx_a) else idx_a
+    loaded = np.choose(ev_a, [comp[c][idx_a] for c in EVENT_LOADED_AT]) if len(idx_a) else idx_a
     order = np.argsort(loaded, kind="stable")
     return idx_a[order], ev_a[order]
 
 
 def still_open(comp: dict, c_now: int) -> np.ndarray:
     """Completions with a status row the replica has not copied yet at c_now."""
-    e = [comp["completed_at"], comp["e1"], comp["e2"]]
-    lo = [comp["l0"], comp["l1"], comp["l2"]]
-    nxt = [comp["e1"], comp["e2"], np.full(len(e[0]), NEVER, dtype=np.int64)]
+    e = [comp[c] for c in EVENT_AT]
+    lo = [comp[c] for c in EVENT_LOADED_AT]
+    nxt = [comp["settled_at"], comp["reversed_at"], np.full(len(e[0]), NEVER, dtype=np.int64)]
     out = np.zeros(len(e[0]), dtype=bool)
     for k in range(3):
         out |= (e[k] != NEVER) & (lo[k] < nxt[k]) & (lo[k] > c_now)
@@ -86,8 +90,8 @@ def user_offer_rows(rng: np.random.Generator, comp: dict, ids: np.ndarray, idx: 
                                   "started_at", "started_null", "completed_at", "rejected", "country_code",
                                   "platform_code", "ip", "device")}
     rid = ids[idx]
-    updated = np.choose(ev, [comp["completed_at"][idx], comp["e1"][idx], comp["e2"][idx]]) if n else idx
-    loaded = np.choose(ev, [comp["l0"][idx], comp["l1"][idx], comp["l2"][idx]]) if n else idx
+    updated = np.choose(ev, [comp[c][idx] for c in EVENT_AT]) if n else idx
+    loaded = np.choose(ev, [comp[c][idx] for c in EVENT_LOADED_AT]) if n else idx
     status = np.select([ev == 0, (ev == 1) & c["rejected"], ev == 1], [S_PENDING, S_REJECTED, S_CREDITED], S_REVERSED)
     status_text = status.astype(np.int32)  # code into STATUS_POOL
     user_null = np.zeros(n, dtype=bool)

@@ -1,7 +1,8 @@
-"""Start and stop the local BigQuery-API emulator (crucible) that CI runs the BigQuery path on.
+"""Test infrastructure: start and stop the local BigQuery-API emulator (crucible) that CI runs the
+BigQuery path on. It is not part of the installed offerwall package.
 
-The emulator lives in its own virtualenv (``.venv-emulator``, made by ``make emulator``) because it
-pins its own duckdb and sqlglot. This module only starts its ``crucible`` executable as a child
+The emulator lives in its own virtualenv (.venv-emulator, made by `make emulator`) because it
+pins its own duckdb and sqlglot. This module only starts its `crucible` executable as a child
 process on 127.0.0.1, waits until the health endpoint answers, and stops exactly that process by
 its PID. Nothing here talks to Google.
 
@@ -37,7 +38,7 @@ EMULATOR_PROJECT = "offerwall-ci"
 
 
 def repo_root() -> Path:
-    """The repository root (this file is src/offerwall/emulator.py)."""
+    """The repository root (this file is tests/python/emulator_process.py)."""
     return Path(__file__).resolve().parents[2]
 
 

@@ -1,0 +1,24 @@
+"""Optional dependencies: a command that needs one says in one line which extra installs it."""
+
+from __future__ import annotations
+
+import importlib
+
+from offerwall import OfferwallError
+
+PACKAGE = "offerwall-warehouse"
+
+
+def require(extra: str, command: str, *modules: str) -> None:
+    """Raise OfferwallError naming the extra to install when any of `modules` cannot be imported."""
+    missing = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        raise OfferwallError(
+            f"{command} needs {' and '.join(missing)}: pip install '{PACKAGE}[{extra}]' "
+            f"(or '.[{extra}]' in a checkout)"
+        )
