@@ -84,51 +84,60 @@ def build_parser() -> argparse.ArgumentParser:
         "generate", help="generate a fresh source system into raw (replaces it)",
         description="Generate a fresh source system: the raw tables, the fraud and bad-row labels and the "
                     "simulator's state. With no flags it makes the default dataset (the one make run builds).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    gen.add_argument("--users", type=_positive_int, default=DEFAULT_USERS, help="users signing up over the period")
-    gen.add_argument("--days", type=_positive_int, default=DEFAULT_DAYS,
-                     help="simulated days, ending at the simulation clock")
-    gen.add_argument("--seed", type=_non_negative_int, default=DEFAULT_SEED, help="random seed: same flags, same bytes")
-    gen.add_argument("--bad-rate", type=_rate, default=DEFAULT_BAD_RATE, help="share of deliberately bad rows (0 = none)")
-    gen.add_argument("--fraud-rate", type=_rate, default=DEFAULT_FRAUD_RATE, help="share of fraudulent users")
-    gen.add_argument("--start", type=_date, default=None, help="first simulated day, YYYY-MM-DD (default: 2026-01-01)")
-    gen.add_argument("--duckdb", default=None, help=duckdb_help)
-    gen.add_argument("--parquet", default=None, help="also write the raw tables as Parquet into this folder")
+    gen.add_argument("--users", type=_positive_int, default=DEFAULT_USERS, metavar="N",
+                     help="users signing up over the period (default: %(default)s)")
+    gen.add_argument("--days", type=_positive_int, default=DEFAULT_DAYS, metavar="N",
+                     help="simulated days, ending at the simulation clock (default: %(default)s)")
+    gen.add_argument("--seed", type=_non_negative_int, default=DEFAULT_SEED, metavar="N",
+                     help="random seed: same flags, same bytes (default: %(default)s)")
+    gen.add_argument("--bad-rate", type=_rate, default=DEFAULT_BAD_RATE, metavar="RATE",
+                     help="share of deliberately bad rows, 0 = none (default: %(default)s)")
+    gen.add_argument("--fraud-rate", type=_rate, default=DEFAULT_FRAUD_RATE, metavar="RATE",
+                     help="share of fraudulent users (default: %(default)s)")
+    gen.add_argument("--start", type=_date, default=None, metavar="YYYY-MM-DD",
+                     help="first simulated day (default: 2026-01-01)")
+    gen.add_argument("--duckdb", default=None, metavar="PATH", help=duckdb_help)
+    gen.add_argument("--parquet", default=None, metavar="DIR",
+                     help="also write the raw tables as Parquet into this folder")
 
     adv = sub.add_parser(
         "advance", help="move an existing source system forward the way production would",
         description="Move the source system of a DuckDB file made by generate forward by some days: new users, "
                     "completions, status changes, late rows and catalogue edits.",
     )
-    adv.add_argument("--days", type=_positive_int, required=True, help="days to simulate")
-    adv.add_argument("--duckdb", default=None, help=duckdb_help)
-    adv.add_argument("--parquet", default=None, help="also write the raw tables as Parquet into this folder")
+    adv.add_argument("--days", type=_positive_int, required=True, metavar="N", help="days to simulate")
+    adv.add_argument("--duckdb", default=None, metavar="PATH", help=duckdb_help)
+    adv.add_argument("--parquet", default=None, metavar="DIR",
+                     help="also write the raw tables as Parquet into this folder")
 
     bq = sub.add_parser(
         "load-bigquery", help="load the raw tables into BigQuery from Parquet",
         description="Load the five raw tables into a BigQuery dataset (replacing them), from Parquet files "
                     "exported from a DuckDB file.",
     )
-    bq.add_argument("--project", required=True, help="GCP project id")
-    bq.add_argument("--dataset", required=True, help="target dataset, e.g. raw")
-    bq.add_argument("--location", default=None, help="dataset location, e.g. EU or US")
+    bq.add_argument("--project", required=True, metavar="ID", help="GCP project id")
+    bq.add_argument("--dataset", required=True, metavar="NAME", help="target dataset, e.g. raw")
+    bq.add_argument("--location", default=None, metavar="LOCATION", help="dataset location, e.g. EU or US")
     # default "" (not None): only an explicit --duckdb re-exports into --parquet; with neither flag
     # the loader exports $DUCKDB_PATH (or warehouse.duckdb).
-    bq.add_argument("--duckdb", default="", help="export the raw tables of this DuckDB file to Parquet first")
-    bq.add_argument("--parquet", default=None, help="folder of <table>.parquet files to load")
+    bq.add_argument("--duckdb", default="", metavar="PATH",
+                    help="export the raw tables of this DuckDB file to Parquet first")
+    bq.add_argument("--parquet", default=None, metavar="DIR", help="folder of <table>.parquet files to load")
 
     bench = sub.add_parser(
         "bench", help="benchmark generation and dbt builds at several scales",
         description="Benchmark generation, a hand-written lower bound and dbt builds (full and incremental) "
                     "at several scales; prints a table, writes results.json and a plot. "
                     "Needs the bench extra: pip install 'offerwall-warehouse[bench]'.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    bench.add_argument("--scales", default="100k,1m,10m", help="comma-separated user_offers sizes (e.g. 100k,1m,10m)")
-    bench.add_argument("--out", default="bench-results", help="folder for results.json and the plot")
-    bench.add_argument("--seed", type=_non_negative_int, default=7, help="random seed of the generated data")
-    bench.add_argument("--step-timeout", type=_positive_int, default=None,
+    bench.add_argument("--scales", default="100k,1m,10m", metavar="LIST",
+                       help="comma-separated raw.user_offers sizes (default: %(default)s)")
+    bench.add_argument("--out", default="bench-results", metavar="DIR",
+                       help="folder for results.json and the plot (default: %(default)s)")
+    bench.add_argument("--seed", type=_non_negative_int, default=7, metavar="N",
+                       help="random seed of the generated data (default: %(default)s)")
+    bench.add_argument("--step-timeout", type=_positive_int, default=None, metavar="SECONDS",
                        help="kill a step running longer than this many seconds and report it as timed out")
 
     merge = sub.add_parser(
@@ -137,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "table, results.json and plot. Needs the bench extra.",
     )
     merge.add_argument("results", nargs="+", help="results.json files of earlier offerwall bench runs")
-    merge.add_argument("--out", required=True, help="folder for the merged results.json and plot")
+    merge.add_argument("--out", required=True, metavar="DIR", help="folder for the merged results.json and plot")
 
     prof = sub.add_parser(
         "bench-profile", help="the most expensive operators of one query (DuckDB profiler)",
@@ -146,17 +155,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prof.add_argument("duckdb", help="DuckDB file (opened read-only)")
     prof.add_argument("sql", help="file holding one query")
-    prof.add_argument("--top", type=_positive_int, default=12, help="operators to print (default: 12)")
+    prof.add_argument("--top", type=_positive_int, default=12, metavar="N",
+                      help="operators to print (default: %(default)s)")
 
     fraud = sub.add_parser(
         "fraud-eval", help="precision and recall of the high risk tier against the generator's labels",
         description="Precision and recall of fct_user_fraud_signals' high risk tier against the generator's "
                     "fraud labels, per fraud type and overall.",
     )
-    fraud.add_argument("--duckdb", default=None, help=duckdb_help)
-    fraud.add_argument("--min-precision", type=float, default=None,
+    fraud.add_argument("--duckdb", default=None, metavar="PATH", help=duckdb_help)
+    fraud.add_argument("--min-precision", type=float, default=None, metavar="SHARE",
                        help="exit 1 when the precision of any fraud type or overall is lower")
-    fraud.add_argument("--min-recall", type=float, default=None,
+    fraud.add_argument("--min-recall", type=float, default=None, metavar="SHARE",
                        help="exit 1 when the recall of any fraud type or overall is lower")
     return parser
 

@@ -494,7 +494,7 @@ def test_advance_at_bad_rate_zero_stays_clean(tmp_path, clean_db):
 
 
 def test_a_failed_generate_is_not_a_source(tmp_path, monkeypatch):
-    import offerwall.generator.sim as sim
+    import offerwall.generator.windows as windows
 
     calls = []
 
@@ -504,12 +504,23 @@ def test_a_failed_generate_is_not_a_source(tmp_path, monkeypatch):
             raise RuntimeError("disk full, say")
         return original(*args, **kwargs)
 
-    original = sim._keep_state
-    monkeypatch.setattr(sim, "_keep_state", failing_keep_state)
+    original = windows.keep_state
+    monkeypatch.setattr(windows, "keep_state", failing_keep_state)
     path = tmp_path / "half.duckdb"
     with pytest.raises(RuntimeError, match="disk full"):
         generate(bad_rate=0.0, duckdb_path=path, parquet_dir=None, **{**SMALL, "users": 300, "days": 20})
     assert _one(path, "select count(*) from information_schema.tables where table_schema = 'sim' "
                       "and table_name = 'state'") == 0
     with pytest.raises(OfferwallError, match="offerwall generate"):
+        advance(days=1, duckdb_path=path)
+
+
+def test_advance_refuses_a_file_of_another_generator_version(tmp_path):
+    path = tmp_path / "old.duckdb"
+    generate(bad_rate=0.0, duckdb_path=path, parquet_dir=None, **{**SMALL, "users": 200, "days": 5})
+    with duckdb.connect(str(path)) as con:
+        params = json.loads(con.execute("select params from sim.state").fetchone()[0])
+        params["generator_version"] = 1
+        con.execute("update sim.state set params = ?", [json.dumps(params)])
+    with pytest.raises(OfferwallError, match="generator version 1.*run `offerwall generate` again"):
         advance(days=1, duckdb_path=path)
