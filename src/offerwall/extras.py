@@ -9,7 +9,7 @@ from offerwall import OfferwallError
 PACKAGE = "offerwall-warehouse"
 
 
-def require(extra: str, command: str, *modules: str) -> None:
+def require(extra: str, *modules: str) -> None:
     """Raise OfferwallError naming the extra to install when any of `modules` cannot be imported."""
     missing = []
     for name in modules:
@@ -18,7 +18,8 @@ def require(extra: str, command: str, *modules: str) -> None:
         except ImportError:
             missing.append(name)
     if missing:
+        verb = "is" if len(missing) == 1 else "are"
         raise OfferwallError(
-            f"{command} needs {' and '.join(missing)}: pip install '{PACKAGE}[{extra}]' "
-            f"(or '.[{extra}]' in a checkout)"
+            f"{' and '.join(missing)} {verb} not installed: pip install '{PACKAGE}[{extra}]' "
+            f"(the {extra} extra; '.[{extra}]' in a checkout)"
         )

@@ -1,4 +1,4 @@
-"""The raw tables' contract in code (../shared/SOURCE_SYSTEM.md) and their Parquet export.
+"""The raw tables' contract in code (docs/source_system.md, "The contract") and their Parquet export.
 
 One place that knows every raw table, its columns and their types on both engines, so the
 generator, the BigQuery loader and the tests agree.

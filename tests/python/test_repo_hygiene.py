@@ -1,6 +1,6 @@
 """The repository stands on its own and its package stays readable and installable:
 
-- nothing committed points outside the repository (a clone has no ../shared);
+- nothing committed points outside the repository (a clone has no sibling `shared` folder);
 - no Python module under src/ is over MAX_MODULE_LINES lines;
 - test infrastructure (the emulator harness) is not in the installed package;
 - with only the core dependencies (no extra installed), every module of the package imports and
@@ -18,7 +18,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "src" / "offerwall"
 MAX_MODULE_LINES = 400
-OUTSIDE_REFERENCES = ("../shared", "..\\shared")
+# Spelled in two parts so that this file does not match itself (nor `grep -r` for the path).
+OUTSIDE_REFERENCES = ("../" + "shared", "..\\" + "shared")
 
 
 def git_files() -> list[str]:
@@ -37,7 +38,7 @@ def test_nothing_in_the_repository_points_outside_it() -> None:
         if b"\0" in data[:8192]:
             continue  # binary
         for lineno, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
-            if any(ref in line for ref in OUTSIDE_REFERENCES) and rel != "tests/python/test_repo_hygiene.py":
+            if any(ref in line for ref in OUTSIDE_REFERENCES):
                 found.append(f"{rel}:{lineno}: {line.strip()[:120]}")
     assert not found, "references outside the repository:\n" + "\n".join(found)
 

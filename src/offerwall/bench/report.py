@@ -90,7 +90,7 @@ def merge_results(paths: list[str], out_dir: str) -> dict:
 
     Scales keep their own run's figures (each from one run on one machine); sorted by rows.
     """
-    require("bench", "offerwall bench-merge", "matplotlib")
+    require("bench", "matplotlib")
     runs = [json.loads(Path(p).read_text()) for p in paths]
     scales = sorted((sc for run in runs for sc in run["scales"]), key=lambda sc: sc.get("rows") or sc["target_rows"])
     merged = {"merged_from": [str(Path(p).resolve()) for p in paths], "runs": [

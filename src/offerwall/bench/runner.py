@@ -44,7 +44,7 @@ def run_bench(
     the build to the three facts' lineage to stay fast. `step_timeout` (seconds) kills a step
     that runs longer and records it as timed out (the scale's later steps are then skipped).
     """
-    require("bench", "offerwall bench", "psutil", "matplotlib")
+    require("bench", "psutil", "matplotlib")
     if step_timeout is not None and step_timeout <= 0:
         raise OfferwallError(f"step timeout must be positive, got {step_timeout}")
     parsed = parse_scales(scales)
