@@ -50,7 +50,7 @@ def offer_rows(rng: np.random.Generator, offers: dict, sel: np.ndarray, clock: i
     o = {k: offers[k][sel] for k in OFFER_SIM_COLUMNS}
     n = len(o["offer_id"])
     platforms, countries, status = o["platforms"].copy(), o["countries"].copy(), o["status"].copy()
-    rows, kinds = pick_bad(rng, n, bad_rate, OFFER_BAD_KINDS) if ensure_kinds else random_bad(rng, n, bad_rate, OFFER_BAD_KINDS)
+    rows, kinds = (pick_bad if ensure_kinds else random_bad)(rng, n, bad_rate, OFFER_BAD_KINDS)
     mj = rows[kinds == "malformed_json"]
     which = rng.random(len(mj)) < 0.5
     platforms[mj[which]] = MALFORMED_JSON[rng.integers(0, 2, int(which.sum()))]
@@ -75,13 +75,13 @@ def offer_rows(rng: np.random.Generator, offers: dict, sel: np.ndarray, clock: i
 
 def task_rows(rng: np.random.Generator, tasks: dict, sel: np.ndarray, clock: int, bad_rate: float,
               ensure_kinds: bool) -> tuple[pa.Table, dict]:
-    """raw.offer_tasks rows of the tasks at positions `sel`, with bad rows (and conflicting duplicates) and their labels."""
+    """raw.offer_tasks rows of the tasks at positions `sel`, with bad rows (conflicting duplicates too) and labels."""
     t = {k: tasks[k][sel] for k in TASK_SIM_COLUMNS}
     n = len(t["task_id"])
     offer_id, reward, payout = t["offer_id"].copy(), t["reward_coins"].copy(), t["payout_cents"].copy()
     status = t["status"].copy()
     offer_null = np.zeros(n, dtype=bool)
-    rows, kinds = pick_bad(rng, n, bad_rate, TASK_BAD_KINDS) if ensure_kinds else random_bad(rng, n, bad_rate, TASK_BAD_KINDS)
+    rows, kinds = (pick_bad if ensure_kinds else random_bad)(rng, n, bad_rate, TASK_BAD_KINDS)
     offer_null[rows[kinds == "null_key"]] = True
     r = rows[kinds == "unknown_fk"]
     offer_id[r] = UNKNOWN_ID_BASE + rng.integers(0, 1_000_000, len(r))
