@@ -287,3 +287,21 @@ def test_profile_query_lists_the_costly_operators_without_writing(tmp_path: Path
     assert {"HASH_GROUP_BY", "TABLE_SCAN", "SEQ_SCAN"} & {op["operator"] for op in ops}
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select count(*) from information_schema.tables").fetchone()[0] == 1
+
+
+def test_project_dir_outside_a_checkout_is_the_current_folder(tmp_path: Path, monkeypatch) -> None:
+    # A plain `pip install .` puts the package in site-packages, away from dbt_project.yml.
+    from offerwall.bench import scale_run
+
+    monkeypatch.delenv("DBT_PROJECT_DIR", raising=False)
+    monkeypatch.setattr(scale_run, "__file__", str(tmp_path / "site" / "offerwall" / "bench" / "scale_run.py"))
+    project = tmp_path / "clone"
+    project.mkdir()
+    (project / "dbt_project.yml").write_text("name: x\n")
+    monkeypatch.chdir(project)
+    assert scale_run.project_dir() == project.resolve()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(OfferwallError, match="DBT_PROJECT_DIR"):
+        scale_run.project_dir()
+    monkeypatch.setenv("DBT_PROJECT_DIR", str(project))
+    assert scale_run.project_dir() == project.resolve()

@@ -33,10 +33,11 @@ STEP_ORDER = (
 
 
 def project_dir() -> Path:
-    """The dbt project: $DBT_PROJECT_DIR, else the repository this package lives in."""
+    """The dbt project: $DBT_PROJECT_DIR, else the checkout this package is installed from, else the
+    current folder (a plain `pip install .` puts the package outside the repository)."""
     explicit = os.environ.get("DBT_PROJECT_DIR")
     candidates = [Path(explicit)] if explicit else []
-    candidates.append(Path(__file__).resolve().parents[3])
+    candidates += [Path(__file__).resolve().parents[3], Path.cwd()]
     for path in candidates:
         if (path / "dbt_project.yml").is_file():
             return path.resolve()
