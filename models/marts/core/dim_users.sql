@@ -42,7 +42,7 @@ joined as (
         cast(coalesce(activity.completions, 0) as {{ dbt.type_bigint() }}) as lifetime_completions,
         {% for status in var('completion_statuses') -%}
             cast(coalesce(activity.{{ status }}_completions, 0) as {{ dbt.type_bigint() }})
-            as lifetime_{{ status }}_completions,
+                as lifetime_{{ status }}_completions,
         {% endfor %}
 
         -- lifetime amounts (recognised)

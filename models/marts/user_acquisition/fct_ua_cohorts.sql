@@ -29,10 +29,10 @@ signups as (
         acquisition_channel,
         country,
         platform,
-        margin_usd_to_date,
         {% for days in var('ltv_horizon_days') -%}
-            margin_usd_d{{ days }}{{ ',' if not loop.last }}
+            margin_usd_d{{ days }},
         {% endfor -%}
+        margin_usd_to_date
     from fct_user_ltv
     where signup_date is not null
 ),
@@ -44,10 +44,10 @@ signup_cohorts as (
         country,
         platform,
         count(*) as users, -- noqa: RF04
-        sum(margin_usd_to_date) as margin_usd_to_date,
         {% for days in var('ltv_horizon_days') -%}
-            sum(margin_usd_d{{ days }}) as margin_usd_d{{ days }}{{ ',' if not loop.last }}
+            sum(margin_usd_d{{ days }}) as margin_usd_d{{ days }},
         {% endfor -%}
+        sum(margin_usd_to_date) as margin_usd_to_date
     from signups
     group by cohort_date, acquisition_channel, country, platform
 ),
@@ -124,10 +124,10 @@ cohorts as (
         coalesce(signup_cohorts.platform, spend.platform) as platform,
         coalesce(signup_cohorts.users, 0) as users, -- noqa: RF04
         spend.spend_usd,
-        coalesce(signup_cohorts.margin_usd_to_date, 0) as margin_usd_to_date,
         {% for days in var('ltv_horizon_days') -%}
-            signup_cohorts.margin_usd_d{{ days }}{{ ',' if not loop.last }}
+            signup_cohorts.margin_usd_d{{ days }},
         {% endfor -%}
+        coalesce(signup_cohorts.margin_usd_to_date, 0) as margin_usd_to_date
     from signup_cohorts
     full outer join spend
         on signup_cohorts.cohort_date = spend.cohort_date
@@ -196,16 +196,15 @@ final as (
                 when cohorts.days_since_signup >= {{ days }}
                     then cast(coalesce(cohorts.margin_usd_d{{ days }}, 0) as numeric)
             end as margin_usd_d{{ days }},
-        {% endfor %}
+        {% endfor -%}
         -- return on ad spend (NULL without spend or before the horizon has elapsed)
         {% for days in var('ltv_horizon_days') -%}
             case
                 when cohorts.spend_usd > 0 and cohorts.days_since_signup >= {{ days }}
                     then cast(coalesce(cohorts.margin_usd_d{{ days }}, 0) as {{ type_float64() }})
-                    / cast(cohorts.spend_usd as {{ type_float64() }})
+                        / cast(cohorts.spend_usd as {{ type_float64() }})
             end as roas_d{{ days }},
-        {% endfor %}
-
+        {% endfor -%}
         -- payback
         cast(payback.payback_day as {{ dbt.type_bigint() }}) as payback_day
     from cohorts_as_of as cohorts

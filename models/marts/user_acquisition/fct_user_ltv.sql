@@ -20,13 +20,12 @@ int_warehouse_as_of as (
 activity_by_user as (
     select
         user_id,
+        {% for days in var('ltv_horizon_days') -%}
+            sum(case when day_since_signup < {{ days }} then margin_usd else 0 end) as margin_usd_within_d{{ days }},
+        {% endfor -%}
         sum(margin_usd) as margin_usd_to_date,
         sum(revenue_usd) as revenue_usd_to_date,
-        sum(reward_cost_usd) as reward_cost_usd_to_date,
-        {% for days in var('ltv_horizon_days') -%}
-            sum(case when day_since_signup < {{ days }} then margin_usd else 0 end) as margin_usd_within_d{{ days }}
-            {{- ',' if not loop.last }}
-        {% endfor -%}
+        sum(reward_cost_usd) as reward_cost_usd_to_date
     from int_users_activity_by_day
     group by user_id
 ),
@@ -57,15 +56,16 @@ final as (
         cast(signups.days_since_signup as {{ dbt.type_bigint() }}) as days_since_signup,
 
         -- amounts (recognised, USD)
-        cast(coalesce(activity.revenue_usd_to_date, 0) as numeric) as revenue_usd_to_date,
-        cast(coalesce(activity.reward_cost_usd_to_date, 0) as numeric) as reward_cost_usd_to_date,
-        cast(coalesce(activity.margin_usd_to_date, 0) as numeric) as margin_usd_to_date,
+        -- (column order: the contract's; dN before to-date here only so the loop ends with a comma)
         {% for days in var('ltv_horizon_days') -%}
             case
                 when signups.days_since_signup >= {{ days }}
                     then cast(coalesce(activity.margin_usd_within_d{{ days }}, 0) as numeric)
-            end as margin_usd_d{{ days }}{{ ',' if not loop.last }}
+            end as margin_usd_d{{ days }},
         {% endfor -%}
+        cast(coalesce(activity.revenue_usd_to_date, 0) as numeric) as revenue_usd_to_date,
+        cast(coalesce(activity.reward_cost_usd_to_date, 0) as numeric) as reward_cost_usd_to_date,
+        cast(coalesce(activity.margin_usd_to_date, 0) as numeric) as margin_usd_to_date
     from users_as_of as signups
     left join activity_by_user as activity
         on signups.user_id = activity.user_id
