@@ -23,12 +23,10 @@
     hash({{ columns | join(', ') }})
 {%- endmacro %}
 
-{#- The BigQuery-API emulator of `make test` has no farm_fingerprint: there only (CI), the md5
-    text hash stands in. Fingerprints are compared within one build, never stored, so the
-    switch changes no answer (docs/bigquery.md, emulator switches). -#}
+{#- On the CI emulator (no farm_fingerprint) a stand-in: macros/ci/emulator.sql. -#}
 {% macro bigquery__row_fingerprint(columns) -%}
-    {%- if target.name == 'bigquery_emulator' -%}
-    {{ text_row_hash(columns) }}
+    {%- if is_emulator() -%}
+    {{ emulator_row_fingerprint(columns) }}
     {%- else -%}
     farm_fingerprint(to_json_string(struct(
         {%- for column in columns %}{{ column }} as c{{ loop.index0 }}{{ ', ' if not loop.last }}{% endfor -%}

@@ -23,11 +23,3 @@
     ({{ coins_column }} > {{ var('max_amount_usd') }} * {{ var('coins_per_usd') }}
         or {{ cents_column }} > {{ var('max_amount_usd') }} * 100)
 {%- endmacro %}
-
-{#
-    minutes_between(start_column, end_column): elapsed minutes, with fractions (seconds / 60).
-    NULL when either side is NULL.
-#}
-{% macro minutes_between(start_column, end_column) -%}
-    {{ dbt.datediff(start_column, end_column, 'second') }} / 60
-{%- endmacro %}

@@ -47,7 +47,6 @@ PROJECT_ITEMS = (
     "analyses",
     "tests/generic",
     "tests/singular",
-    "docs/dbt",
 )
 
 # `dbt build` without data tests and unit tests: for builds whose result the test checks itself,

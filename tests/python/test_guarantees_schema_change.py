@@ -18,7 +18,7 @@ NEW_COLUMNS = {
     "offers": ("store_rating", "double", "4.5"),
     "users": ("marketing_opt_in", "boolean", "true"),
 }
-DROPPED = ("user_offers", "payout_cents")  # contract column of raw.user_offers (SOURCE_SYSTEM.md)
+DROPPED = ("user_offers", "payout_cents")  # contract column of raw.user_offers (docs/source_system.md)
 
 
 @pytest.fixture(scope="module")

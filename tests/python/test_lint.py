@@ -1,4 +1,4 @@
-"""SQLFluff is part of the tests (CONVENTIONS.md): the project's SQL is lint-clean.
+"""SQLFluff is part of the tests (docs/conventions.md): the project's SQL is lint-clean.
 
 `sqlfluff lint` with the repository's .sqlfluff (dbt templater, `dev` DuckDB target on an empty
 throw-away DuckDB file, so no warehouse is needed), over the same paths as `make lint`. A second

@@ -52,7 +52,7 @@ def test_build_passes_with_the_marts_unit_and_data_tests(built) -> None:
         assert by_name[unit_test].status == "pass", by_name[unit_test]
     for model in (
         "dim_users", "fct_offer_daily_performance", "fct_offer_task_funnel", "fct_user_ltv",
-        "fct_ua_cohorts", "fct_user_fraud_signals", "fraud_review_queue",
+        "fct_ua_cohorts", "fct_user_fraud_signals", "fct_fraud_review_queue",
     ):  # fmt: skip
         assert by_name[model].status == "success", by_name[model]
     reconciliations = [n for n in res.nodes if n.name.startswith("equal_sum_")]
@@ -106,7 +106,7 @@ def test_ltv_horizons_are_null_until_elapsed(built) -> None:
 def test_review_queue_is_the_high_tier_by_money_at_risk(built) -> None:
     wh, _ = built
     high = wh.scalar(f"select count(*) from {AF}.fct_user_fraud_signals where risk_tier = 'high'")
-    queue = wh.query(f"select review_rank, money_at_risk_usd from {AF}.fraud_review_queue order by review_rank")
+    queue = wh.query(f"select review_rank, money_at_risk_usd from {AF}.fct_fraud_review_queue order by review_rank")
     assert high > 0 and len(queue) == high
     assert [r[0] for r in queue] == list(range(1, high + 1))
     amounts = [r[1] for r in queue]

@@ -81,7 +81,7 @@ final as (
         ) as has_amount_mismatch,
 
         -- durations
-        cast({{ minutes_between('started_at', 'completed_at') }} as numeric) as minutes_to_complete,
+        cast({{ dbt.datediff('started_at', 'completed_at', 'second') }} / 60 as numeric) as minutes_to_complete, -- noqa: LT05
 
         -- timestamps
         started_at,

@@ -1,9 +1,20 @@
--- One row per user and day on which the user has at least one completion (any status).
--- Amounts are the recognised ones of fct_task_completions (zero unless credited).
+-- One row per user and day on which the user has at least one completion (any status), with
+-- the day's number since the user's signup (day 0 = signup day; NULL without a users row).
+-- The user x day grain every per-user figure starts from: lifetime totals
+-- (int_users_first_last_activity -> dim_users), the LTV horizons (fct_user_ltv) and the
+-- cohorts' payback day (fct_ua_cohorts). Built from int_task_completions_versioned, the logic
+-- behind fct_task_completions (same rows), so no intermediate model reads a mart.
+-- Amounts are the recognised ones (zero unless credited).
+{{ config(materialized='table') }}
+
 with
 
-fct_task_completions as (
-    select * from {{ ref('fct_task_completions') }}
+int_task_completions_versioned as (
+    select * from {{ ref('int_task_completions_versioned') }}
+),
+
+stg_offerwall__users as (
+    select * from {{ ref('stg_offerwall__users') }}
 ),
 
 aggregated as (
@@ -14,10 +25,9 @@ aggregated as (
 
         -- counts
         count(*) as completions,
-        count(case when status = 'pending' then 1 end) as pending_completions,
-        count(case when status = 'credited' then 1 end) as credited_completions,
-        count(case when status = 'reversed' then 1 end) as reversed_completions,
-        count(case when status = 'rejected' then 1 end) as rejected_completions,
+        {% for status in var('completion_statuses') -%}
+            count(case when status = '{{ status }}' then 1 end) as {{ status }}_completions,
+        {% endfor -%}
         count(distinct offer_id) as distinct_offers,
         count(distinct country) as distinct_countries,
 
@@ -30,12 +40,18 @@ aggregated as (
         -- timestamps
         min(completed_at) as first_completed_at,
         max(completed_at) as last_completed_at
-    from fct_task_completions
+    from int_task_completions_versioned
     group by user_id, completed_date
 ),
 
 final as (
-    select * from aggregated
+    select
+        aggregated.*,
+        signups.signup_date,
+        {{ days_between('signups.signup_date', 'aggregated.activity_date') }} as day_since_signup
+    from aggregated
+    left join stg_offerwall__users as signups
+        on aggregated.user_id = signups.user_id
 )
 
 select * from final

@@ -1,4 +1,5 @@
 -- One row per user with at least one completion: first and last activity and lifetime totals.
+-- The per-user figures are computed here once; dim_users and fct_user_fraud_signals read them.
 with
 
 int_users_activity_by_day as (
@@ -14,14 +15,13 @@ aggregated as (
         min(activity_date) as first_activity_date,
         max(activity_date) as last_activity_date,
         count(*) as active_days,
+        max(completions) as max_completions_per_day,
 
         -- counts
         sum(completions) as completions,
-        sum(pending_completions) as pending_completions,
-        sum(credited_completions) as credited_completions,
-        sum(reversed_completions) as reversed_completions,
-        sum(rejected_completions) as rejected_completions,
-
+        {% for status in var('completion_statuses') -%}
+            sum({{ status }}_completions) as {{ status }}_completions,
+        {% endfor %}
         -- amounts
         sum(nominal_payout_usd) as nominal_payout_usd,
         sum(revenue_usd) as revenue_usd,

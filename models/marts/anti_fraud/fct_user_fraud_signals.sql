@@ -2,26 +2,65 @@
 -- 0-100 and a risk tier. Thresholds and weights are the `anti_fraud_*` vars.
 --
 -- Each signal is scaled to [0, 1] between a "normal" and a "clearly abnormal" threshold
--- (macro anti_fraud_ramp), multiplied by its weight (how sure that signal alone makes us) and
+-- (the ramp below), multiplied by its weight (how sure that signal alone makes us) and
 -- combined as a noisy-or: risk_score = 100 * (1 - product(1 - weight * signal)). One strong
 -- signal is enough to reach the high tier; several weak ones add up without passing 100.
--- suspected_fraud_type names the pattern of the strongest weighted signal.
+-- suspected_fraud_type names the pattern of the strongest weighted signal (first in the list
+-- on a tie).
+--
+-- The 8 signals are one list, `fraud_signals`: the raw column, its low/high/weight vars, the
+-- fraud type it names and a factor the ramp is multiplied by (1; a 0/1 gate that lets the
+-- signal count only from a minimum count; or a scale that weakens it below one). Every signal
+-- column, the score, the strongest signal and the fraud type are generated from it. Per-user
+-- lifetime figures (completions by status, active days, first/last completion, payout) are
+-- read from int_users_first_last_activity, where they are computed once for dim_users too.
+{%- set fraud_signals = [
+    {'name': 'device', 'value': 'device_sharing_users', 'vars': 'anti_fraud_device_users',
+        'weight': 'anti_fraud_weight_device', 'fraud_type': 'device_farm', 'factor': '1'},
+    {'name': 'network', 'value': 'network_sharing_users', 'vars': 'anti_fraud_ip_users',
+        'weight': 'anti_fraud_weight_ip', 'fraud_type': 'device_farm', 'factor': '1'},
+    {'name': 'fast_completion', 'value': 'fast_completion_share', 'vars': 'anti_fraud_fast_share',
+        'weight': 'anti_fraud_weight_fast_completion', 'fraud_type': 'bot',
+        'factor': 'case when fast_completions >= ' ~ var('anti_fraud_fast_min_completions') ~ ' then 1 else 0 end'},
+    {'name': 'velocity', 'value': 'completions_per_active_day', 'vars': 'anti_fraud_velocity',
+        'weight': 'anti_fraud_weight_velocity', 'fraud_type': 'velocity', 'factor': '1'},
+    {'name': 'chargeback', 'value': 'matured_chargeback_rate', 'vars': 'anti_fraud_chargeback_rate',
+        'weight': 'anti_fraud_weight_chargeback', 'fraud_type': 'chargeback_abuser',
+        'factor': 'least(reversed_completions * 1.0 / ' ~ var('anti_fraud_chargeback_min_reversed') ~ ', 1)'},
+    {'name': 'country', 'value': 'distinct_countries', 'vars': 'anti_fraud_countries',
+        'weight': 'anti_fraud_weight_country', 'fraud_type': 'country_hopper', 'factor': '1'},
+    {'name': 'rejection', 'value': 'rejection_rate', 'vars': 'anti_fraud_rejection_rate',
+        'weight': 'anti_fraud_weight_rejection', 'fraud_type': 'other',
+        'factor': 'case when rejected_completions >= ' ~ var('anti_fraud_rejection_min_rejected') ~ ' then 1 else 0 end'},
+    {'name': 'payout_concentration', 'value': 'top_offer_payout_share', 'vars': 'anti_fraud_payout_concentration',
+        'weight': 'anti_fraud_weight_payout_concentration', 'fraud_type': 'other',
+        'factor': 'case when completions >= ' ~ var('anti_fraud_payout_concentration_min_completions') ~ ' then 1 else 0 end'},
+] %}
+{#- the ramp: 0 at or below var <vars>_low, 1 at or above <vars>_high, linear in between; NULL
+    counts as 0 (no evidence); rounded to 6 decimals so a ratio a float epsilon above `low`
+    counts as 0 -#}
+{%- for signal in fraud_signals %}
+    {%- set low = var(signal.vars ~ '_low') %}
+    {%- set high = var(signal.vars ~ '_high') %}
+    {%- do signal.update({'ramp': 'round(least(greatest((coalesce(' ~ signal.value ~ ', 0) - ' ~ low ~ ') * 1.0 / ('
+        ~ high ~ ' - ' ~ low ~ '), 0), 1), 6)'}) %}
+{%- endfor %}
 with
 
 fct_task_completions as (
     select * from {{ ref('fct_task_completions') }}
 ),
 
-int_users_activity_by_day as (
-    select * from {{ ref('int_users_activity_by_day') }}
+int_users_first_last_activity as (
+    select * from {{ ref('int_users_first_last_activity') }}
 ),
 
 dim_users as (
     select * from {{ ref('dim_users') }}
 ),
 
-as_of as (
-    select {{ as_of_timestamp() }} as as_of_at
+int_warehouse_as_of as (
+    select * from {{ ref('int_warehouse_as_of') }}
 ),
 
 -- how many distinct users each device and each IP is seen with
@@ -98,14 +137,11 @@ user_speed as (
     group by user_id
 ),
 
--- money and status mix per user
+-- what only this mart needs per user: matured credits, distinct countries and offers, money
+-- at risk
 user_completions as (
     select
         user_id,
-        count(*) as completions,
-        count(case when status = 'credited' then 1 end) as credited_completions,
-        count(case when status = 'reversed' then 1 end) as reversed_completions,
-        count(case when status = 'rejected' then 1 end) as rejected_completions,
         -- credited long enough ago (updated_at = when it was credited) that a chargeback
         -- would have arrived by now
         count(
@@ -119,12 +155,9 @@ user_completions as (
         ) as matured_credited_completions,
         count(distinct country) as distinct_countries,
         count(distinct offer_id) as distinct_offers,
-        sum(payout_usd) as nominal_payout_usd,
-        sum(case when status in ('credited', 'pending') then reward_usd else 0 end) as money_at_risk_usd,
-        min(completed_at) as first_completed_at,
-        max(completed_at) as last_completed_at
+        sum(case when status in ('credited', 'pending') then reward_usd else 0 end) as money_at_risk_usd
     from fct_task_completions
-    cross join as_of
+    cross join int_warehouse_as_of as as_of
     group by user_id
 ),
 
@@ -141,133 +174,93 @@ user_payout_concentration as (
     select
         user_offer_payout.user_id,
         case
-            when user_completions.nominal_payout_usd > 0
+            when activity.nominal_payout_usd > 0
                 then cast(max(user_offer_payout.offer_payout_usd) as {{ type_float64() }})
-                    / cast(user_completions.nominal_payout_usd as {{ type_float64() }})
+                    / cast(activity.nominal_payout_usd as {{ type_float64() }})
         end as top_offer_payout_share
     from user_offer_payout
-    inner join user_completions
-        on user_offer_payout.user_id = user_completions.user_id
-    group by user_offer_payout.user_id, user_completions.nominal_payout_usd
-),
-
-user_velocity as (
-    select
-        user_id,
-        count(*) as active_days,
-        max(completions) as max_completions_per_day
-    from int_users_activity_by_day
-    group by user_id
+    inner join int_users_first_last_activity as activity
+        on user_offer_payout.user_id = activity.user_id
+    group by user_offer_payout.user_id, activity.nominal_payout_usd
 ),
 
 signals as (
     select
         -- ids
-        user_completions.user_id,
+        activity.user_id,
 
         -- raw signals
         coalesce(user_devices.device_sharing_users, 1) as device_sharing_users,
         coalesce(user_devices.distinct_devices, 0) as distinct_devices,
         coalesce(user_ips.network_sharing_users, 1) as network_sharing_users,
         coalesce(user_ips.distinct_networks, 0) as distinct_networks,
-        user_completions.completions,
-        user_velocity.active_days,
-        cast(user_completions.completions as {{ type_float64() }})
-        / user_velocity.active_days as completions_per_active_day,
-        user_velocity.max_completions_per_day,
+        activity.completions,
+        activity.active_days,
+        cast(activity.completions as {{ type_float64() }})
+        / activity.active_days as completions_per_active_day,
+        activity.max_completions_per_day,
         coalesce(user_speed.timed_completions, 0) as timed_completions,
         coalesce(user_speed.fast_completions, 0) as fast_completions,
         case
             when user_speed.timed_completions > 0
                 then cast(user_speed.fast_completions as {{ type_float64() }}) / user_speed.timed_completions
         end as fast_completion_share,
-        user_completions.credited_completions,
-        user_completions.reversed_completions,
-        user_completions.rejected_completions,
-        cast(user_completions.rejected_completions as {{ type_float64() }})
-        / user_completions.completions as rejection_rate,
+        activity.credited_completions,
+        activity.reversed_completions,
+        activity.rejected_completions,
+        cast(activity.rejected_completions as {{ type_float64() }})
+        / activity.completions as rejection_rate,
         case
-            when user_completions.credited_completions + user_completions.reversed_completions > 0
-                then cast(user_completions.reversed_completions as {{ type_float64() }})
-                    / (user_completions.credited_completions + user_completions.reversed_completions)
+            when activity.credited_completions + activity.reversed_completions > 0
+                then cast(activity.reversed_completions as {{ type_float64() }})
+                    / (activity.credited_completions + activity.reversed_completions)
         end as chargeback_rate,
         case
-            when user_completions.matured_credited_completions + user_completions.reversed_completions > 0
-                then cast(user_completions.reversed_completions as {{ type_float64() }})
-                    / (user_completions.matured_credited_completions + user_completions.reversed_completions)
+            when user_completions.matured_credited_completions + activity.reversed_completions > 0
+                then cast(activity.reversed_completions as {{ type_float64() }})
+                    / (user_completions.matured_credited_completions + activity.reversed_completions)
         end as matured_chargeback_rate,
         user_completions.distinct_countries,
         user_completions.distinct_offers,
         user_payout_concentration.top_offer_payout_share,
 
         -- money
-        user_completions.nominal_payout_usd,
+        activity.nominal_payout_usd,
         user_completions.money_at_risk_usd,
 
         -- timestamps
-        user_completions.first_completed_at,
-        user_completions.last_completed_at
-    from user_completions
-    inner join user_velocity
-        on user_completions.user_id = user_velocity.user_id
+        activity.first_completed_at,
+        activity.last_completed_at
+    from int_users_first_last_activity as activity
+    inner join user_completions
+        on activity.user_id = user_completions.user_id
     left join user_devices
-        on user_completions.user_id = user_devices.user_id
+        on activity.user_id = user_devices.user_id
     left join user_ips
-        on user_completions.user_id = user_ips.user_id
+        on activity.user_id = user_ips.user_id
     left join user_speed
-        on user_completions.user_id = user_speed.user_id
+        on activity.user_id = user_speed.user_id
     left join user_payout_concentration
-        on user_completions.user_id = user_payout_concentration.user_id
+        on activity.user_id = user_payout_concentration.user_id
 ),
 
+-- each signal: its ramp (see the list above) x its factor
 scaled as (
     select
-        *,
-        {{ anti_fraud_ramp('device_sharing_users',
-            var('anti_fraud_device_users_low'), var('anti_fraud_device_users_high')) }} as device_signal,
-        {{ anti_fraud_ramp('network_sharing_users',
-            var('anti_fraud_ip_users_low'), var('anti_fraud_ip_users_high')) }} as network_signal,
-        case
-            when fast_completions >= {{ var('anti_fraud_fast_min_completions') }}
-                then {{ anti_fraud_ramp('fast_completion_share',
-                    var('anti_fraud_fast_share_low'), var('anti_fraud_fast_share_high')) }}
-            else 0
-        end as fast_completion_signal,
-        {{ anti_fraud_ramp('completions_per_active_day',
-            var('anti_fraud_velocity_low'), var('anti_fraud_velocity_high')) }} as velocity_signal,
-        -- a rate of one or two reversals is weak evidence: scaled down below the minimum count
-        {{ anti_fraud_ramp('matured_chargeback_rate',
-            var('anti_fraud_chargeback_rate_low'), var('anti_fraud_chargeback_rate_high')) }}
-        * least(reversed_completions * 1.0 / {{ var('anti_fraud_chargeback_min_reversed') }}, 1) as chargeback_signal,
-        {{ anti_fraud_ramp('distinct_countries',
-            var('anti_fraud_countries_low'), var('anti_fraud_countries_high')) }} as country_signal,
-        case
-            when rejected_completions >= {{ var('anti_fraud_rejection_min_rejected') }}
-                then {{ anti_fraud_ramp('rejection_rate',
-                    var('anti_fraud_rejection_rate_low'), var('anti_fraud_rejection_rate_high')) }}
-            else 0
-        end as rejection_signal,
-        case
-            when completions >= {{ var('anti_fraud_payout_concentration_min_completions') }}
-                then {{ anti_fraud_ramp('top_offer_payout_share',
-                    var('anti_fraud_payout_concentration_low'), var('anti_fraud_payout_concentration_high')) }}
-            else 0
-        end as payout_concentration_signal
+        {% for signal in fraud_signals -%}
+            {{ signal.ramp }}
+            * {{ signal.factor }} as {{ signal.name }}_signal,
+        {% endfor -%}
+        *
     from signals
 ),
 
 weighted as (
     select
-        *,
-        {{ var('anti_fraud_weight_device') }} * device_signal as device_signal_weighted,
-        {{ var('anti_fraud_weight_ip') }} * network_signal as network_signal_weighted,
-        {{ var('anti_fraud_weight_fast_completion') }} * fast_completion_signal as fast_completion_signal_weighted,
-        {{ var('anti_fraud_weight_velocity') }} * velocity_signal as velocity_signal_weighted,
-        {{ var('anti_fraud_weight_chargeback') }} * chargeback_signal as chargeback_signal_weighted,
-        {{ var('anti_fraud_weight_country') }} * country_signal as country_signal_weighted,
-        {{ var('anti_fraud_weight_rejection') }} * rejection_signal as rejection_signal_weighted,
-        {{ var('anti_fraud_weight_payout_concentration') }}
-        * payout_concentration_signal as payout_concentration_signal_weighted
+        {% for signal in fraud_signals -%}
+            {{ var(signal.weight) }} * {{ signal.name }}_signal as {{ signal.name }}_signal_weighted,
+        {% endfor -%}
+        *
     from scaled
 ),
 
@@ -277,26 +270,17 @@ scored as (
         round(
             100 * (
                 1
-                - (1 - device_signal_weighted)
-                * (1 - network_signal_weighted)
-                * (1 - fast_completion_signal_weighted)
-                * (1 - velocity_signal_weighted)
-                * (1 - chargeback_signal_weighted)
-                * (1 - country_signal_weighted)
-                * (1 - rejection_signal_weighted)
-                * (1 - payout_concentration_signal_weighted)
+                {% for signal in fraud_signals -%}
+                    {{ '-' if loop.first else '*' }} (1 - {{ signal.name }}_signal_weighted)
+                {% endfor -%}
             ),
             2
         ) as risk_score,
         greatest(
-            device_signal_weighted,
-            network_signal_weighted,
-            fast_completion_signal_weighted,
-            velocity_signal_weighted,
-            chargeback_signal_weighted,
-            country_signal_weighted,
-            rejection_signal_weighted,
-            payout_concentration_signal_weighted
+            {% for signal in fraud_signals -%}
+                {{ signal.name }}_signal_weighted,
+            {% endfor -%}
+            0 -- no signal: every weighted signal is >= 0
         ) as top_signal_weighted
     from weighted
 ),
@@ -319,26 +303,16 @@ final as (
         end as risk_tier,
         case
             when scored.top_signal_weighted <= 0 then 'none'
-            when scored.device_signal_weighted = scored.top_signal_weighted then 'device_farm'
-            when scored.network_signal_weighted = scored.top_signal_weighted then 'device_farm'
-            when scored.fast_completion_signal_weighted = scored.top_signal_weighted then 'bot'
-            when scored.velocity_signal_weighted = scored.top_signal_weighted then 'velocity'
-            when scored.chargeback_signal_weighted = scored.top_signal_weighted then 'chargeback_abuser'
-            when scored.country_signal_weighted = scored.top_signal_weighted then 'country_hopper'
-            when scored.rejection_signal_weighted = scored.top_signal_weighted then 'other'
-            when scored.payout_concentration_signal_weighted = scored.top_signal_weighted then 'other'
+            {% for signal in fraud_signals -%}
+                when scored.{{ signal.name }}_signal_weighted = scored.top_signal_weighted
+                    then '{{ signal.fraud_type }}'
+            {% endfor -%}
         end as suspected_fraud_type,
 
         -- signals scaled to [0, 1]
-        cast(scored.device_signal as {{ type_float64() }}) as device_signal,
-        cast(scored.network_signal as {{ type_float64() }}) as network_signal,
-        cast(scored.fast_completion_signal as {{ type_float64() }}) as fast_completion_signal,
-        cast(scored.velocity_signal as {{ type_float64() }}) as velocity_signal,
-        cast(scored.chargeback_signal as {{ type_float64() }}) as chargeback_signal,
-        cast(scored.country_signal as {{ type_float64() }}) as country_signal,
-        cast(scored.rejection_signal as {{ type_float64() }}) as rejection_signal,
-        cast(scored.payout_concentration_signal as {{ type_float64() }}) as payout_concentration_signal,
-
+        {% for signal in fraud_signals -%}
+            cast(scored.{{ signal.name }}_signal as {{ type_float64() }}) as {{ signal.name }}_signal,
+        {% endfor %}
         -- shared device and IP
         cast(scored.device_sharing_users as {{ dbt.type_bigint() }}) as device_sharing_users,
         cast(scored.distinct_devices as {{ dbt.type_bigint() }}) as distinct_devices,

@@ -40,10 +40,10 @@ joined as (
 
         -- lifetime counts
         cast(coalesce(activity.completions, 0) as {{ dbt.type_bigint() }}) as lifetime_completions,
-        cast(coalesce(activity.credited_completions, 0) as {{ dbt.type_bigint() }}) as lifetime_credited_completions,
-        cast(coalesce(activity.reversed_completions, 0) as {{ dbt.type_bigint() }}) as lifetime_reversed_completions,
-        cast(coalesce(activity.rejected_completions, 0) as {{ dbt.type_bigint() }}) as lifetime_rejected_completions,
-        cast(coalesce(activity.pending_completions, 0) as {{ dbt.type_bigint() }}) as lifetime_pending_completions,
+        {% for status in var('completion_statuses') -%}
+            cast(coalesce(activity.{{ status }}_completions, 0) as {{ dbt.type_bigint() }})
+                as lifetime_{{ status }}_completions,
+        {% endfor %}
 
         -- lifetime amounts (recognised)
         cast(coalesce(activity.revenue_usd, 0) as numeric) as lifetime_revenue_usd,

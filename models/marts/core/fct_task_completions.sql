@@ -2,6 +2,24 @@
     Incremental: see docs/models.md ("The completion fact"). DuckDB: delete+insert on
     completion_id. BigQuery: merge on completion_id into a table partitioned by day of
     completed_date and clustered by offer_id, user_id.
+
+    On an incremental run a completion is in the batch (completions_batch) when
+      1. its latest version was replicated after the fact's watermark (max loaded_at in the
+         fact) minus var('incremental_lookback_hours') for replication lag: every status change
+         (pending -> credited -> reversed, however late: a chargeback 90+ days after the
+         completion arrives as a new replicated version) lands this way;
+      2. or the task version the fact joined it to is no longer valid at its completed_at:
+         the snapshot captured a newer version of the task valid from before the completion
+         (an edit that reached the warehouse late), so the point-in-time join is redone. Checked
+         against the fact itself, not by timestamps, so a backdated replica row is caught too;
+      3. or its user is GDPR-erased (user id starts with var('erased_user_prefix')): the few
+         erased users' rows are rewritten on every run, so an erasure added to the seed reaches
+         the fact on the next build, whatever the rows' age;
+      4. or it is not in the fact yet (e.g. a row that was quarantined and is now clean).
+    With unique_key completion_id the batch replaces the fact's rows; the post-hook deletes the
+    completions that left int_task_completions_versioned (their latest version went to
+    quarantine). Result: the incremental fact equals a full refresh (nothing to delete on a
+    full refresh).
 #}
 {{
     config(
@@ -14,7 +32,11 @@
             if target.type == 'bigquery' else none
         ),
         cluster_by=(['offer_id', 'user_id'] if target.type == 'bigquery' else none),
-        post_hook=["{{ fct_task_completions_delete_orphans() }}"],
+        post_hook=[
+            "{% if is_incremental_run() %}{{ delete_where(this, 'completion_id',"
+            ~ " 'completion_id not in (select completion_id from '"
+            ~ " ~ ref('int_task_completions_versioned') ~ ')') }}{% endif %}"
+        ],
     )
 }}
 
@@ -26,10 +48,32 @@ int_task_completions_versioned as (
 ),
 
 {% if is_incremental_run() %}
-    {{ fct_task_completions_batch_ctes(
-        completions='int_task_completions_versioned',
-        task_versions=ref('int_offer_task_versions'),
-    ) }},
+    int_offer_task_versions as (
+        select * from {{ ref('int_offer_task_versions') }}
+    ),
+
+    watermark as (
+        select max(loaded_at) - interval {{ var('incremental_lookback_hours') }} hour as loaded_after
+        from {{ this }}
+    ),
+
+    stale_version_joins as (
+        select fact.completion_id
+        from {{ this }} as fact
+        inner join int_offer_task_versions as task_versions
+            on fact.offer_task_version_id = task_versions.offer_task_version_id
+        where task_versions.valid_to <= fact.completed_at
+    ),
+
+    completions_batch as (
+        select completions.*
+        from int_task_completions_versioned as completions
+        cross join watermark
+        where completions.loaded_at > watermark.loaded_after
+            or completions.completion_id in (select stale.completion_id from stale_version_joins as stale)
+            or starts_with(completions.user_id, '{{ var("erased_user_prefix") }}')
+            or completions.completion_id not in (select fact.completion_id from {{ this }} as fact)
+    ),
 {% else %}
     completions_batch as (
         select * from int_task_completions_versioned

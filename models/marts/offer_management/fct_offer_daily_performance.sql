@@ -15,10 +15,9 @@ aggregated as (
         offer_id,
         completed_date,
         count(*) as completions,
-        count(case when status = 'pending' then 1 end) as pending_completions,
-        count(case when status = 'credited' then 1 end) as credited_completions,
-        count(case when status = 'reversed' then 1 end) as reversed_completions,
-        count(case when status = 'rejected' then 1 end) as rejected_completions,
+        {% for status in var('completion_statuses') -%}
+            count(case when status = '{{ status }}' then 1 end) as {{ status }}_completions,
+        {% endfor -%}
         count(distinct user_id) as users, -- noqa: RF04
         sum(payout_usd) as nominal_payout_usd,
         sum(reward_usd) as nominal_reward_usd,
@@ -43,10 +42,9 @@ final as (
 
         -- counts
         cast(aggregated.completions as {{ dbt.type_bigint() }}) as completions,
-        cast(aggregated.pending_completions as {{ dbt.type_bigint() }}) as pending_completions,
-        cast(aggregated.credited_completions as {{ dbt.type_bigint() }}) as credited_completions,
-        cast(aggregated.reversed_completions as {{ dbt.type_bigint() }}) as reversed_completions,
-        cast(aggregated.rejected_completions as {{ dbt.type_bigint() }}) as rejected_completions,
+        {% for status in var('completion_statuses') -%}
+            cast(aggregated.{{ status }}_completions as {{ dbt.type_bigint() }}) as {{ status }}_completions,
+        {% endfor -%}
         cast(aggregated.users as {{ dbt.type_bigint() }}) as users, -- noqa: RF04
 
         -- amounts: nominal (what the completions carried) and recognised (credited only)

@@ -2,23 +2,24 @@
 -- Spend joins on the same four keys (normalised case). Spend cells with no signup are kept as
 -- cohorts with users = 0, so total spend here equals total spend in staging (tested).
 -- Organic and referral users carry no spend: spend_usd, CAC and ROAS are NULL for them.
--- The horizons 7, 30 and 90 days are the contract's column names (margin_usd_d7, roas_d7, ...).
+-- The horizons dN come from var('ltv_horizon_days') (7, 30, 90: the contract's column names
+-- margin_usd_d7, roas_d7, ...).
 with
 
 fct_user_ltv as (
     select * from {{ ref('fct_user_ltv') }}
 ),
 
-fct_task_completions as (
-    select * from {{ ref('fct_task_completions') }}
+int_users_activity_by_day as (
+    select * from {{ ref('int_users_activity_by_day') }}
 ),
 
 stg_offerwall__ua_spend_daily as (
     select * from {{ ref('stg_offerwall__ua_spend_daily') }}
 ),
 
-as_of as (
-    select cast({{ as_of_timestamp() }} as date) as as_of_date
+int_warehouse_as_of as (
+    select * from {{ ref('int_warehouse_as_of') }}
 ),
 
 signups as (
@@ -28,10 +29,10 @@ signups as (
         acquisition_channel,
         country,
         platform,
-        margin_usd_to_date,
-        margin_usd_d7,
-        margin_usd_d30,
-        margin_usd_d90
+        {% for days in var('ltv_horizon_days') -%}
+            margin_usd_d{{ days }},
+        {% endfor -%}
+        margin_usd_to_date
     from fct_user_ltv
     where signup_date is not null
 ),
@@ -43,10 +44,10 @@ signup_cohorts as (
         country,
         platform,
         count(*) as users, -- noqa: RF04
-        sum(margin_usd_to_date) as margin_usd_to_date,
-        sum(margin_usd_d7) as margin_usd_d7,
-        sum(margin_usd_d30) as margin_usd_d30,
-        sum(margin_usd_d90) as margin_usd_d90
+        {% for days in var('ltv_horizon_days') -%}
+            sum(margin_usd_d{{ days }}) as margin_usd_d{{ days }},
+        {% endfor -%}
+        sum(margin_usd_to_date) as margin_usd_to_date
     from signups
     group by cohort_date, acquisition_channel, country, platform
 ),
@@ -81,11 +82,11 @@ cohort_daily_margin as (
         signups.acquisition_channel,
         signups.country,
         signups.platform,
-        {{ days_between('signups.cohort_date', 'completions.completed_date') }} as day_number,
-        completions.margin_usd
-    from fct_task_completions as completions
+        activity.day_since_signup as day_number,
+        activity.margin_usd
+    from int_users_activity_by_day as activity
     inner join signups
-        on completions.user_id = signups.user_id
+        on activity.user_id = signups.user_id
 ),
 
 cohort_margin_by_day as (
@@ -123,10 +124,10 @@ cohorts as (
         coalesce(signup_cohorts.platform, spend.platform) as platform,
         coalesce(signup_cohorts.users, 0) as users, -- noqa: RF04
         spend.spend_usd,
-        coalesce(signup_cohorts.margin_usd_to_date, 0) as margin_usd_to_date,
-        signup_cohorts.margin_usd_d7,
-        signup_cohorts.margin_usd_d30,
-        signup_cohorts.margin_usd_d90
+        {% for days in var('ltv_horizon_days') -%}
+            signup_cohorts.margin_usd_d{{ days }},
+        {% endfor -%}
+        coalesce(signup_cohorts.margin_usd_to_date, 0) as margin_usd_to_date
     from signup_cohorts
     full outer join spend
         on signup_cohorts.cohort_date = spend.cohort_date
@@ -162,7 +163,7 @@ cohorts_as_of as (
         as_of.as_of_date,
         {{ days_between('cohorts.cohort_date', 'as_of.as_of_date') }} as days_since_signup
     from cohorts
-    cross join as_of
+    cross join int_warehouse_as_of as as_of
 ),
 
 final as (
@@ -190,36 +191,20 @@ final as (
 
         -- cumulative recognised margin (NULL until the horizon has elapsed)
         cast(cohorts.margin_usd_to_date as numeric) as margin_usd_to_date,
-        case
-            when cohorts.days_since_signup >= 7
-                then cast(coalesce(cohorts.margin_usd_d7, 0) as numeric)
-        end as margin_usd_d7,
-        case
-            when cohorts.days_since_signup >= 30
-                then cast(coalesce(cohorts.margin_usd_d30, 0) as numeric)
-        end as margin_usd_d30,
-        case
-            when cohorts.days_since_signup >= 90
-                then cast(coalesce(cohorts.margin_usd_d90, 0) as numeric)
-        end as margin_usd_d90,
-
+        {% for days in var('ltv_horizon_days') -%}
+            case
+                when cohorts.days_since_signup >= {{ days }}
+                    then cast(coalesce(cohorts.margin_usd_d{{ days }}, 0) as numeric)
+            end as margin_usd_d{{ days }},
+        {% endfor -%}
         -- return on ad spend (NULL without spend or before the horizon has elapsed)
-        case
-            when cohorts.spend_usd > 0 and cohorts.days_since_signup >= 7
-                then cast(coalesce(cohorts.margin_usd_d7, 0) as {{ type_float64() }})
-                    / cast(cohorts.spend_usd as {{ type_float64() }})
-        end as roas_d7,
-        case
-            when cohorts.spend_usd > 0 and cohorts.days_since_signup >= 30
-                then cast(coalesce(cohorts.margin_usd_d30, 0) as {{ type_float64() }})
-                    / cast(cohorts.spend_usd as {{ type_float64() }})
-        end as roas_d30,
-        case
-            when cohorts.spend_usd > 0 and cohorts.days_since_signup >= 90
-                then cast(coalesce(cohorts.margin_usd_d90, 0) as {{ type_float64() }})
-                    / cast(cohorts.spend_usd as {{ type_float64() }})
-        end as roas_d90,
-
+        {% for days in var('ltv_horizon_days') -%}
+            case
+                when cohorts.spend_usd > 0 and cohorts.days_since_signup >= {{ days }}
+                    then cast(coalesce(cohorts.margin_usd_d{{ days }}, 0) as {{ type_float64() }})
+                        / cast(cohorts.spend_usd as {{ type_float64() }})
+            end as roas_d{{ days }},
+        {% endfor -%}
         -- payback
         cast(payback.payback_day as {{ dbt.type_bigint() }}) as payback_day
     from cohorts_as_of as cohorts

@@ -1,44 +1,32 @@
--- One row per user (every user of dim_users): recognised margin to date and at d7/d30/d90.
+-- One row per user (every user of dim_users): recognised margin to date and at each horizon dN
+-- of var('ltv_horizon_days') (7, 30, 90: the contract's column names margin_usd_d7, ...).
 -- Margin at dN = recognised margin_usd of the user's completions with
 -- completed_date < signup_date + N days (the signup day is day 0), in their latest state.
 -- A horizon stays NULL until it has fully elapsed: signup_date + N days <= as-of date.
--- The horizons 7, 30 and 90 days are the contract's column names (margin_usd_d7, ...).
 with
 
 dim_users as (
     select * from {{ ref('dim_users') }}
 ),
 
-fct_task_completions as (
-    select * from {{ ref('fct_task_completions') }}
+int_users_activity_by_day as (
+    select * from {{ ref('int_users_activity_by_day') }}
 ),
 
-as_of as (
-    select cast({{ as_of_timestamp() }} as date) as as_of_date
+int_warehouse_as_of as (
+    select * from {{ ref('int_warehouse_as_of') }}
 ),
 
-completions_since_signup as (
-    select
-        completions.user_id,
-        completions.margin_usd,
-        completions.revenue_usd,
-        completions.reward_cost_usd,
-        {{ days_between('signups.signup_date', 'completions.completed_date') }} as day_number
-    from fct_task_completions as completions
-    left join dim_users as signups
-        on completions.user_id = signups.user_id
-),
-
-completions_by_user as (
+activity_by_user as (
     select
         user_id,
+        {% for days in var('ltv_horizon_days') -%}
+            sum(case when day_since_signup < {{ days }} then margin_usd else 0 end) as margin_usd_within_d{{ days }},
+        {% endfor -%}
         sum(margin_usd) as margin_usd_to_date,
         sum(revenue_usd) as revenue_usd_to_date,
-        sum(reward_cost_usd) as reward_cost_usd_to_date,
-        sum(case when day_number < 7 then margin_usd else 0 end) as margin_usd_within_d7,
-        sum(case when day_number < 30 then margin_usd else 0 end) as margin_usd_within_d30,
-        sum(case when day_number < 90 then margin_usd else 0 end) as margin_usd_within_d90
-    from completions_since_signup
+        sum(reward_cost_usd) as reward_cost_usd_to_date
+    from int_users_activity_by_day
     group by user_id
 ),
 
@@ -48,7 +36,7 @@ users_as_of as (
         as_of.as_of_date,
         {{ days_between('dim_users.signup_date', 'as_of.as_of_date') }} as days_since_signup
     from dim_users
-    cross join as_of
+    cross join int_warehouse_as_of as as_of
 ),
 
 final as (
@@ -68,24 +56,19 @@ final as (
         cast(signups.days_since_signup as {{ dbt.type_bigint() }}) as days_since_signup,
 
         -- amounts (recognised, USD)
-        cast(coalesce(completions.revenue_usd_to_date, 0) as numeric) as revenue_usd_to_date,
-        cast(coalesce(completions.reward_cost_usd_to_date, 0) as numeric) as reward_cost_usd_to_date,
-        cast(coalesce(completions.margin_usd_to_date, 0) as numeric) as margin_usd_to_date,
-        case
-            when signups.days_since_signup >= 7
-                then cast(coalesce(completions.margin_usd_within_d7, 0) as numeric)
-        end as margin_usd_d7,
-        case
-            when signups.days_since_signup >= 30
-                then cast(coalesce(completions.margin_usd_within_d30, 0) as numeric)
-        end as margin_usd_d30,
-        case
-            when signups.days_since_signup >= 90
-                then cast(coalesce(completions.margin_usd_within_d90, 0) as numeric)
-        end as margin_usd_d90
+        -- (column order: the contract's; dN before to-date here only so the loop ends with a comma)
+        {% for days in var('ltv_horizon_days') -%}
+            case
+                when signups.days_since_signup >= {{ days }}
+                    then cast(coalesce(activity.margin_usd_within_d{{ days }}, 0) as numeric)
+            end as margin_usd_d{{ days }},
+        {% endfor -%}
+        cast(coalesce(activity.revenue_usd_to_date, 0) as numeric) as revenue_usd_to_date,
+        cast(coalesce(activity.reward_cost_usd_to_date, 0) as numeric) as reward_cost_usd_to_date,
+        cast(coalesce(activity.margin_usd_to_date, 0) as numeric) as margin_usd_to_date
     from users_as_of as signups
-    left join completions_by_user as completions
-        on signups.user_id = completions.user_id
+    left join activity_by_user as activity
+        on signups.user_id = activity.user_id
 )
 
 select * from final

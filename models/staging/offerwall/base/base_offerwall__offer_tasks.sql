@@ -1,6 +1,6 @@
 -- Every raw.offer_tasks row, typed and cleaned, with its disposition: `staged` (the latest
 -- clean version of the task), `superseded` (an older version or an exact copy) or
--- `quarantined` (breaks a rule of SOURCE_SYSTEM.md; `reason` names the first one).
+-- `quarantined` (breaks a rule of docs/source_system.md; `reason` names the first one).
 -- The one join: the parent offer's disposition, so no staged task points at an offer that
 -- is not staged (unknown_fk: no such offer in raw; parent_quarantined: the offer is bad).
 with

@@ -1,6 +1,6 @@
 -- Every raw.offers row, typed and cleaned, with its disposition: `staged` (the latest clean
 -- version of the offer), `superseded` (an older version or an exact copy) or `quarantined`
--- (breaks a rule of SOURCE_SYSTEM.md; `reason` names the first one).
+-- (breaks a rule of docs/source_system.md; `reason` names the first one).
 with
 
 source as (

@@ -1,6 +1,6 @@
 -- Every raw.user_offers row, typed and cleaned, with its disposition: `staged` (the latest
 -- version of the completion: latest updated_at, then _loaded_at), `superseded` (an older
--- version or an exact copy) or `quarantined` (breaks a rule of SOURCE_SYSTEM.md; `reason`
+-- version or an exact copy) or `quarantined` (breaks a rule of docs/source_system.md; `reason`
 -- names the first one). An id whose latest version is bad is not staged at all: its older
 -- versions are superseded, never promoted.
 -- Joins: the GDPR erasure list (user ids replaced before anything else sees them) and the
