@@ -130,16 +130,3 @@ def test_no_model_named_without_its_kind(manifest: dict[str, Any]) -> None:
     marts = [n["name"] for n in _project_models(manifest).values() if _layer(n) == "marts"]
     unprefixed = sorted(name for name in marts if not name.startswith(("fct_", "dim_")))
     assert not unprefixed, unprefixed
-
-
-def test_repo_points_nowhere_outside_in_dbt_files() -> None:
-    files = [REPO / "dbt_project.yml", REPO / ".sqlfluff"]
-    for folder in ("models", "macros", "tests", "analyses", "snapshots"):
-        files += [p for p in (REPO / folder).rglob("*") if p.is_file() and p.suffix in (".sql", ".yml", ".md", ".py")]
-    bad = sorted(
-        str(p.relative_to(REPO))
-        for p in files
-        if any(s in p.read_text() for s in ("../shared", "SOURCE_SYSTEM.md", "CONVENTIONS.md"))
-        and p != Path(__file__)
-    )
-    assert not bad, f"files pointing outside the repository: {bad}"
