@@ -136,7 +136,7 @@ def build_raw_landing(
             lag = None if load.max_loaded_at is None else (reference - load.max_loaded_at).total_seconds() / 3600
             too_old_error = lag is None or (error is not None and lag > error)
             too_old_warn = lag is None or (warn is not None and lag > warn)
-            if too_old_warn or too_old_error:
+            if too_old_error:  # past warn_after only: a warning on the check, no alert
                 stale.append(f"{'/'.join(source_key(s).path)}: newest row {load.max_loaded_at}, "
                              f"{'no rows' if lag is None else f'{lag:.1f} h'} before {reference} "
                              f"(warn after {warn} h, error after {error} h)")
@@ -147,7 +147,7 @@ def build_raw_landing(
                           "warn_after_hours": warn or 0.0, "error_after_hours": error or 0.0},
             )
         if stale:
-            notifier.send("stale_source", f"raw is stale for partition(s) {first_day}..{last_day}: " + "; ".join(stale),
-                          run_id=context.run_id, tables=stale)
+            notifier.send("stale_source", f"raw is stale for {first_day}..{last_day}: " + "; ".join(stale),
+                          run_id=context.run.run_id, tables=stale)
 
     return raw_landing
