@@ -22,7 +22,7 @@ from offerwall import OfferwallError
 from offerwall.orchestration.failures import classify
 from offerwall.orchestration.pipeline import JOB_NAME, build_definitions
 from offerwall.orchestration.settings import Settings
-from orchestration_harness import GEN, settings_env
+from orchestration_harness import GEN, TODAY, settings_env
 
 
 @pytest.fixture(scope="module")
@@ -84,10 +84,13 @@ def test_definitions_schedule_retries_and_graph(project, warehouse):
     assert sched.cron_schedule == "30 5 * * *" and sched.execution_timezone == "Europe/Berlin"
     assert sched.job_name == JOB_NAME
     berlin = zoneinfo.ZoneInfo("Europe/Berlin")
-    for when, day in [(dt.datetime(2026, 3, 10, 5, 30, tzinfo=berlin), "2026-03-09"),
-                      (dt.datetime(2026, 3, 10, 0, 30, tzinfo=berlin), "2026-03-08")]:  # 23:30 UTC on the 9th
-        request = sched.evaluate_tick(build_schedule_context(scheduled_execution_time=when)).run_requests[0]
-        assert isinstance(request, RunRequest) and request.partition_key == day
+    d = TODAY - dt.timedelta(days=5)
+    for hour, days_back in [(5, 1), (0, 2)]:  # 00:30 in Berlin is still the day before in UTC
+        when = dt.datetime(d.year, d.month, d.day, hour, 30, tzinfo=berlin)
+        (request,) = sched.evaluate_tick(build_schedule_context(scheduled_execution_time=when)).run_requests
+        assert isinstance(request, RunRequest) and request.partition_key == (d - dt.timedelta(days=days_back)).isoformat()
+    too_early = dt.datetime(2020, 1, 1, 5, 30, tzinfo=berlin)
+    assert not sched.evaluate_tick(build_schedule_context(scheduled_execution_time=too_early)).run_requests
     assert job.partitions_def.get_partition_keys()[0] == env["OFFERWALL_PARTITIONS_START"]
 
     graph = defs.resolve_asset_graph()

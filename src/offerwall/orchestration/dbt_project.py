@@ -31,6 +31,7 @@ from offerwall.orchestration.landing import source_key
 from offerwall.orchestration.settings import Settings
 
 PROJECT_INPUTS = ("dbt_project.yml", "models", "macros", "seeds", "snapshots", "tests", "analyses", "docs/dbt")
+PROJECT_SUFFIXES = (".sql", ".yml", ".yaml", ".md", ".csv")  # what dbt parses (not tests/python/*.py)
 DOCS_KEY = AssetKey(["docs", "dbt_docs_site"])
 
 
@@ -46,7 +47,8 @@ def _newest_input(project_dir: Path) -> float:
         if path.is_file():
             newest = max(newest, path.stat().st_mtime)
         elif path.is_dir():
-            newest = max([newest, *(p.stat().st_mtime for p in path.rglob("*") if p.is_file())])
+            newest = max([newest, *(p.stat().st_mtime for p in path.rglob("*")
+                                    if p.suffix in PROJECT_SUFFIXES and p.is_file())])
     return newest
 
 

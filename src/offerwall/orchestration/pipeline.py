@@ -80,7 +80,7 @@ def build_definitions(settings: Settings) -> Definitions:
     docs = build_docs_site(dbt_build, manifest, settings, partitions, retries)
 
     job = define_asset_job(
-        JOB_NAME, selection=AssetSelection.assets(landing, dbt_build, docs), partitions_def=partitions,
+        JOB_NAME, selection=AssetSelection.assets(landing, dbt_build, docs),
         hooks={notify_on_failure}, tags={"offerwall/warehouse": settings.dbt_target},
         description="Land raw, dbt build with its tests, publish the docs site. One partition = one day.",
     )
