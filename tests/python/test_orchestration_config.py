@@ -84,13 +84,13 @@ def test_definitions_schedule_retries_and_graph(project, warehouse):
     assert sched.cron_schedule == "30 5 * * *" and sched.execution_timezone == "Europe/Berlin"
     assert sched.job_name == JOB_NAME
     berlin = zoneinfo.ZoneInfo("Europe/Berlin")
-    d = TODAY - dt.timedelta(days=5)
+    d, repo = TODAY - dt.timedelta(days=5), defs.get_repository_def()
     for hour, days_back in [(5, 1), (0, 2)]:  # 00:30 in Berlin is still the day before in UTC
         when = dt.datetime(d.year, d.month, d.day, hour, 30, tzinfo=berlin)
-        (request,) = sched.evaluate_tick(build_schedule_context(scheduled_execution_time=when)).run_requests
+        (request,) = sched.evaluate_tick(build_schedule_context(scheduled_execution_time=when, repository_def=repo)).run_requests
         assert isinstance(request, RunRequest) and request.partition_key == (d - dt.timedelta(days=days_back)).isoformat()
     too_early = dt.datetime(2020, 1, 1, 5, 30, tzinfo=berlin)
-    assert not sched.evaluate_tick(build_schedule_context(scheduled_execution_time=too_early)).run_requests
+    assert not sched.evaluate_tick(build_schedule_context(scheduled_execution_time=too_early, repository_def=repo)).run_requests
     assert job.partitions_def.get_partition_keys()[0] == env["OFFERWALL_PARTITIONS_START"]
 
     graph = defs.resolve_asset_graph()
