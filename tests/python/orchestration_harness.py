@@ -8,12 +8,12 @@ import datetime as dt
 import http.server
 import json
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import duckdb
 
 from dbt_harness import Warehouse
 
@@ -84,15 +84,19 @@ class Webhook:
 
 
 class DuckDBLock:
-    """A read-write connection held by this process: other processes cannot open the file."""
+    """Another process holding a read-write connection: nobody else can open the file until release()."""
 
     def __init__(self, path: Path) -> None:
-        self.con: duckdb.DuckDBPyConnection | None = duckdb.connect(str(path))
+        code = "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); sys.stdin.read()"
+        self.proc: subprocess.Popen[str] | None = subprocess.Popen(
+            [sys.executable, "-c", code, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "locked"
 
     def release(self) -> None:
-        if self.con is not None:
-            self.con.close()
-            self.con = None
+        if self.proc is not None:
+            self.proc.communicate(timeout=60)  # closes stdin: the holder exits, the lock goes with it
+            self.proc = None
 
 
 def events(result: Any, kind: str) -> list[Any]:

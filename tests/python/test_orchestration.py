@@ -48,6 +48,15 @@ def _models_only(defs):
     return [k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable and k != DOCS_KEY]
 
 
+def _error_text(event):
+    """The message of a step failure and of its causes."""
+    error, parts = event.event_specific_data.error, []
+    while error is not None:
+        parts.append(error.message)
+        error = error.cause
+    return "\n".join(parts)
+
+
 def _marts(project):
     """Every mart table, from the manifest the pipeline was built from (project/target)."""
     return Warehouse(project, project).mart_relations()
@@ -97,7 +106,7 @@ def test_transient_failure_is_retried_and_the_run_succeeds(chain, monkeypatch):
     wh = chain["base"].copy_to(chain["root"] / "retry")
     defs, env = _defs(chain["project"], wh)
     lock = DuckDBLock(wh.db)
-    real = landing_module._run_cli
+    real = landing_module._advance_day_by_day
 
     def first_attempt_locked(*args, **kwargs):
         try:
@@ -105,7 +114,7 @@ def test_transient_failure_is_retried_and_the_run_succeeds(chain, monkeypatch):
         finally:
             lock.release()  # the lock is gone after the first attempt failed on it
 
-    monkeypatch.setattr(landing_module, "_run_cli", first_attempt_locked)
+    monkeypatch.setattr(landing_module, "_advance_day_by_day", first_attempt_locked)
     raw = [k for k in _models_only(defs) if k.path[0] == "raw"]
     result, _ = _run(defs, env, partition=D1, selection=raw)
     retried = events(result, "STEP_UP_FOR_RETRY")
@@ -132,7 +141,7 @@ def test_step_that_keeps_failing_fails_the_run_notifies_and_publishes_nothing(ch
     assert not result.success
     failures = events(result, "STEP_FAILURE")
     assert [e.step_key for e in failures] == ["raw_landing"]
-    message = failures[0].event_specific_data.error.message if failures[0].event_specific_data.error else ""
+    message = _error_text(failures[0])
     assert "raw (raw_landing)" in message and "DuckDB file locked" in message, message
     assert len(events(result, "STEP_UP_FOR_RETRY")) == 2, "OFFERWALL_RETRY_MAX=2 retries, then failed"
     assert not materialized_keys(result), "nothing published"
@@ -169,7 +178,7 @@ def test_permanent_error_fails_fast_without_retry(chain, tmp_path):
     result, _ = _run(defs, env, partition=D1, selection=raw)
     assert not result.success
     assert not events(result, "STEP_UP_FOR_RETRY"), "not transient: no retry"
-    message = events(result, "STEP_FAILURE")[0].event_specific_data.error.message
+    message = _error_text(events(result, "STEP_FAILURE")[0])
     assert "raw (raw_landing)" in message and "DuckDB file not found" in message, message
 
 

@@ -130,7 +130,8 @@ def build_dbt_assets(
                 results = None
             error = invocation.get_error()
             detail = _failed_nodes(results) or (str(error) if error else "") or "dbt build failed"
-            raise step_failure("dbt build (every model, snapshot, seed and test)", "dbt build", detail)
+            raise step_failure("dbt build (every model, snapshot, seed and test)", "dbt build", detail,
+                               context.retry_number, retry_policy.max_retries)
 
     return dbt_build
 
@@ -149,7 +150,8 @@ def build_docs_site(dbt_build: Any, manifest: Mapping[str, Any], settings: Setti
         site = invocation.target_path / "static_index.html"
         if not invocation.is_successful() or not site.exists():
             error = invocation.get_error()
-            raise step_failure("docs/dbt_docs_site", "dbt docs generate", str(error or "no static_index.html written"))
+            raise step_failure("docs/dbt_docs_site", "dbt docs generate", str(error or "no static_index.html written"),
+                               context.retry_number, retry_policy.max_retries)
         settings.dbt_target_path.mkdir(parents=True, exist_ok=True)
         published = settings.dbt_target_path / "static_index.html"
         shutil.copy2(site, published)

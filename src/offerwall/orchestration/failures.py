@@ -47,10 +47,17 @@ def first_line(text: str, limit: int = 300) -> str:
     return ""
 
 
-def step_failure(asset: str, what: str, detail: str) -> Failure:
-    """A Failure naming the asset and the reason; retried only when the reason is transient."""
+def step_failure(asset: str, what: str, detail: str, attempt: int = 0, max_retries: int = 0) -> Failure:
+    """A Failure naming the asset and the reason; retried only when the reason is transient and
+    retries are left (`attempt` = the step's retry number), so the last message is this one too."""
     diagnosis = classify(detail)
-    kind = "transient, will retry" if diagnosis.transient else "not transient, no retry"
+    retry = diagnosis.transient and attempt < max_retries
+    if retry:
+        kind = f"transient: retry {attempt + 1} of {max_retries} with backoff"
+    elif diagnosis.transient:
+        kind = f"transient, still failing after {max_retries} retries"
+    else:
+        kind = "not transient: not retried"
     return Failure(
         description=f"{asset}: {what} failed: {diagnosis.reason} ({kind})",
         metadata={
@@ -59,5 +66,5 @@ def step_failure(asset: str, what: str, detail: str) -> Failure:
             "transient": diagnosis.transient,
             "detail": MetadataValue.md(f"```\n{detail[-4000:]}\n```"),
         },
-        allow_retries=diagnosis.transient,
+        allow_retries=retry,
     )

@@ -30,6 +30,8 @@ from dagster import (
     multi_asset,
 )
 
+from dagster_dbt import DbtCliResource
+
 from offerwall.orchestration.failures import step_failure
 from offerwall.orchestration.notify import Notifier
 from offerwall.orchestration.settings import Settings
@@ -62,11 +64,40 @@ def freshness_limits(source: Mapping[str, Any]) -> tuple[float | None, float | N
     return _hours(freshness.get("warn_after")), _hours(freshness.get("error_after"))
 
 
-def _run_cli(args: list[str], asset: str, what: str) -> str:
+def _run_cli(args: list[str], asset: str, what: str, attempt: int = 0, max_retries: int = 0) -> str:
     proc = subprocess.run([sys.executable, "-m", "offerwall.cli", *args], capture_output=True, text=True)
     if proc.returncode != 0:
-        raise step_failure(asset, what, proc.stderr or proc.stdout or f"exit code {proc.returncode}")
+        raise step_failure(asset, what, proc.stderr or proc.stdout or f"exit code {proc.returncode}",
+                           attempt, max_retries)
     return proc.stderr.strip()
+
+
+# Snapshots (edits in place) are captured after each landed day, not only at the end of a run
+# over several days: a run over a range then keeps the same history as one run per day.
+SNAPSHOT_CAPTURE = ["build", "--select", "+resource_type:snapshot",
+                    "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+
+
+def _advance_day_by_day(context: Any, settings: Settings, dbt: DbtCliResource, manifest: Mapping[str, Any],
+                        first_day: dt.date, last_day: dt.date, asset: str) -> None:
+    """Land up to `last_day`; from `first_day` on, one day per call with the snapshots captured
+    after each (days missing before the range land in one call, as a catch-up)."""
+    from offerwall.generator.catch_up import read_clock
+
+    retry = {"attempt": context.retry_number, "max_retries": settings.retry_max}
+    try:
+        day = max(read_clock(settings.duckdb_path).date(), first_day)
+    except Exception as exc:  # noqa: BLE001 - a missing or locked file: diagnosed and named
+        raise step_failure(asset, "reading the simulator's clock", str(exc), **retry) from exc
+    while day <= last_day:
+        path = str(settings.duckdb_path)
+        context.log.info(_run_cli(["advance", "--until", day.isoformat(), "--duckdb", path],
+                                  asset, "offerwall advance", **retry))
+        if day < last_day:
+            invocation = dbt.cli(SNAPSHOT_CAPTURE, manifest=manifest, raise_on_error=False).wait()
+            if not invocation.is_successful():
+                raise step_failure(asset, f"capturing the snapshots of {day}", str(invocation.get_error()), **retry)
+        day += dt.timedelta(days=1)
 
 
 def build_raw_landing(
@@ -98,27 +129,26 @@ def build_raw_landing(
         backfill_policy=BackfillPolicy.single_run(), retry_policy=retry_policy,
         description=f"Lands the replica's tables into {settings.raw_schema} ({settings.landing}).",
     )
-    def raw_landing(context: AssetExecutionContext, notifier: Notifier) -> Iterator[Any]:
+    def raw_landing(context: AssetExecutionContext, notifier: Notifier, dbt: DbtCliResource) -> Iterator[Any]:
         window = context.partition_time_window
         first_day, last_day = window.start.date(), (window.end - dt.timedelta(days=1)).date()
         asset = f"{settings.raw_schema} (raw_landing)"
         if settings.landing == "advance":
-            said = _run_cli(["advance", "--until", last_day.isoformat(), "--duckdb", str(settings.duckdb_path)],
-                            asset, "offerwall advance")
-            context.log.info(said)
+            _advance_day_by_day(context, settings, dbt, manifest, first_day, last_day, asset)
         elif settings.landing == "load-bigquery":
             args = ["load-bigquery", "--project", str(settings.bq_project), "--dataset", settings.raw_schema,
                     "--parquet", str(settings.raw_parquet_dir)]
             if settings.bq_location:
                 args += ["--location", settings.bq_location]
-            context.log.info(_run_cli(args, asset, "offerwall load-bigquery"))
+            context.log.info(_run_cli(args, asset, "offerwall load-bigquery", context.retry_number, settings.retry_max))
 
         try:
             loads = table_loads(settings, [
                 (s["database"], s["schema"], s["identifier"] or s["name"], s.get("loaded_at_field")) for s in sources
             ])
         except Exception as exc:  # noqa: BLE001 - any read error is diagnosed (retry or not) and named
-            raise step_failure(asset, "reading the landed tables", f"{type(exc).__name__}: {exc}") from exc
+            raise step_failure(asset, "reading the landed tables", f"{type(exc).__name__}: {exc}",
+                               context.retry_number, settings.retry_max) from exc
         # "now" of the run: the end of its last day (production runs after it; the simulated replica is
         # in simulated time, so the wall clock would call every local warehouse stale)
         reference = window.end.astimezone(dt.timezone.utc).replace(tzinfo=None)
