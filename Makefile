@@ -19,11 +19,12 @@ SEED ?= 42
 BAD_RATE ?= 0.01
 FRAUD_RATE ?= 0.03
 
-.PHONY: help install emulator run test lint clean
+.PHONY: help install emulator run test lint clean orchestrate
 
 help:
 	@echo "make run   - set up .venv, generate a source system, dbt build it on DuckDB, build the docs site"
 	@echo "make test  - the whole test suite (generator, dbt on DuckDB and on the BigQuery emulator, lint)"
+	@echo "make orchestrate - Dagster UI on 127.0.0.1:\$$PORT (default 3000) over the warehouse make run built"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,6 +63,13 @@ run: install
 	@echo "Docs site (data catalog): $(CURDIR)/target/static_index.html"
 	@echo "  or serve it: $(BIN)/dbt docs serve --port 8080"
 	@echo "Next: README.md and docs/"
+
+# The daily run on Dagster (docs/orchestration.md): UI + daemon on 127.0.0.1:$(PORT), instance in
+# $(DAGSTER_HOME); the first time, one daily run so the UI opens on a completed run.
+orchestrate: export PORT ?= 3000
+orchestrate: export DAGSTER_HOME ?= $(CURDIR)/.dagster
+orchestrate: install
+	$(BIN)/python -m offerwall.orchestration.serve
 
 lint: install
 	$(BIN)/sqlfluff lint models snapshots analyses macros tests/singular

@@ -106,7 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Move the source system of a DuckDB file made by generate forward by some days: new users, "
                     "completions, status changes, late rows and catalogue edits.",
     )
-    adv.add_argument("--days", type=_positive_int, required=True, metavar="N", help="days to simulate")
+    span = adv.add_mutually_exclusive_group(required=True)
+    span.add_argument("--days", type=_positive_int, metavar="N", help="days to simulate")
+    span.add_argument("--until", type=_date, default=None, metavar="YYYY-MM-DD",
+                      help="land every day up to and including this date, one day at a time; "
+                           "days already landed are skipped (idempotent)")
     adv.add_argument("--duckdb", default=None, metavar="PATH", help=duckdb_help)
     adv.add_argument("--parquet", default=None, metavar="DIR",
                      help="also write the raw tables as Parquet into this folder")
@@ -188,6 +192,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             parquet_dir=args.parquet,
         )
     elif args.command == "advance":
+        if args.until is not None:
+            from offerwall.generator.catch_up import advance_until
+
+            advance_until(until=args.until, duckdb_path=args.duckdb, parquet_dir=args.parquet)
+            return 0
         from offerwall.generator import advance
 
         advance(days=args.days, duckdb_path=args.duckdb, parquet_dir=args.parquet)

@@ -1,0 +1,161 @@
+"""The dbt side: the manifest (parsed when missing or older than the project's files), the
+translator from dbt nodes to asset keys and groups, the `dbt build` asset over the whole project
+(its data tests and unit tests become asset checks) and the docs site.
+
+Nothing here names a model: the assets are whatever the manifest holds.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    BackfillPolicy,
+    Config,
+    MaterializeResult,
+    PartitionsDefinition,
+    RetryPolicy,
+    asset,
+)
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from offerwall import OfferwallError
+from offerwall.orchestration.failures import step_failure
+from offerwall.orchestration.landing import source_key
+from offerwall.orchestration.settings import Settings
+
+PROJECT_INPUTS = ("dbt_project.yml", "models", "macros", "seeds", "snapshots", "tests", "analyses", "docs/dbt")
+PROJECT_SUFFIXES = (".sql", ".yml", ".yaml", ".md", ".csv")  # what dbt parses (not tests/python/*.py)
+DOCS_KEY = AssetKey(["docs", "dbt_docs_site"])
+
+
+def dbt_executable() -> str:
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def _newest_input(project_dir: Path) -> float:
+    newest = 0.0
+    for item in PROJECT_INPUTS:
+        path = project_dir / item
+        if path.is_file():
+            newest = max(newest, path.stat().st_mtime)
+        elif path.is_dir():
+            newest = max([newest, *(p.stat().st_mtime for p in path.rglob("*")
+                                    if p.suffix in PROJECT_SUFFIXES and p.is_file())])
+    return newest
+
+
+def ensure_manifest(settings: Settings) -> Path:
+    """target/manifest.json, re-parsed (`dbt parse`) when missing or older than a project file."""
+    manifest = settings.dbt_target_path / "manifest.json"
+    if manifest.exists() and manifest.stat().st_mtime >= _newest_input(settings.dbt_project_dir):
+        return manifest
+    proc = subprocess.run(
+        [dbt_executable(), "parse", "--project-dir", str(settings.dbt_project_dir),
+         "--profiles-dir", str(settings.dbt_profiles_dir), "--target", settings.dbt_target,
+         "--target-path", str(settings.dbt_target_path), "--log-path", str(settings.dbt_target_path / "logs"),
+         "--quiet"],
+        capture_output=True, text=True, cwd=settings.dbt_project_dir,
+    )
+    if proc.returncode != 0 or not manifest.exists():
+        raise OfferwallError(f"dbt parse failed for {settings.dbt_project_dir}: {(proc.stdout + proc.stderr)[-2000:]}")
+    return manifest
+
+
+def load_manifest(settings: Settings) -> dict[str, Any]:
+    return json.loads(ensure_manifest(settings).read_text())
+
+
+class OfferwallTranslator(DagsterDbtTranslator):
+    """Sources keyed [schema, table] (raw/users, ops/fraud_review_decisions), models by name;
+    groups follow the folders (staging, intermediate, marts_<domain>, snapshots, seeds)."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return source_key(dbt_resource_props)
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        kind = dbt_resource_props["resource_type"]
+        if kind in ("snapshot", "seed"):
+            return f"{kind}s"
+        parts = Path(dbt_resource_props.get("original_file_path", "")).parts
+        if len(parts) >= 2 and parts[0] == "models":
+            return "_".join(parts[1:3]) if parts[1] == "marts" and len(parts) >= 4 else parts[1]
+        return super().get_group_name(dbt_resource_props)
+
+
+TRANSLATOR = OfferwallTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+class DbtBuildConfig(Config):
+    """Launchpad options of the dbt step. full_refresh: rebuild incremental models from raw (after
+    raw rows were re-landed with their original load times, which an incremental run cannot see)."""
+
+    full_refresh: bool = False
+
+
+def _failed_nodes(run_results: Mapping[str, Any] | None, limit: int = 10) -> str:
+    if not run_results:
+        return ""
+    bad = [r for r in run_results.get("results", []) if r.get("status") in ("error", "fail", "runtime error")]
+    lines = [f"{r['unique_id']}: {r['status']}: {(r.get('message') or '').strip()}" for r in bad[:limit]]
+    if len(bad) > limit:
+        lines.append(f"... and {len(bad) - limit} more")
+    return "\n".join(lines)
+
+
+def build_dbt_assets(
+    manifest: Mapping[str, Any], partitions_def: PartitionsDefinition, retry_policy: RetryPolicy
+) -> Any:
+    @dbt_assets(
+        manifest=manifest, dagster_dbt_translator=TRANSLATOR, partitions_def=partitions_def,
+        backfill_policy=BackfillPolicy.single_run(), retry_policy=retry_policy, name="dbt_build",
+    )
+    def dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig) -> Iterator[Any]:
+        args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
+        yield from invocation.stream()
+        if not invocation.is_successful():
+            try:
+                results = invocation.get_artifact("run_results.json")
+            except Exception:  # noqa: BLE001 - no run results: dbt failed before running anything
+                results = None
+            error = invocation.get_error()
+            detail = _failed_nodes(results) or (str(error) if error else "") or "dbt build failed"
+            raise step_failure("dbt build (every model, snapshot, seed and test)", "dbt build", detail,
+                               context.retry_number, retry_policy.max_retries)
+
+    return dbt_build
+
+
+def build_docs_site(dbt_build: Any, manifest: Mapping[str, Any], settings: Settings,
+                    partitions_def: PartitionsDefinition, retry_policy: RetryPolicy) -> Any:
+    @asset(
+        key=DOCS_KEY, deps=[dbt_build], group_name="docs", partitions_def=partitions_def,
+        backfill_policy=BackfillPolicy.single_run(), retry_policy=retry_policy, kinds={"dbt"},
+        description="The data catalog: `dbt docs generate --static` (one HTML file, the project's target).",
+    )
+    def dbt_docs_site(context: AssetExecutionContext, dbt: DbtCliResource) -> MaterializeResult:
+        invocation = dbt.cli(["docs", "generate", "--static"], manifest=manifest,
+                             dagster_dbt_translator=TRANSLATOR, raise_on_error=False)
+        invocation.wait()
+        site = invocation.target_path / "static_index.html"
+        if not invocation.is_successful() or not site.exists():
+            error = invocation.get_error()
+            raise step_failure("docs/dbt_docs_site", "dbt docs generate", str(error or "no static_index.html written"),
+                               context.retry_number, retry_policy.max_retries)
+        settings.dbt_target_path.mkdir(parents=True, exist_ok=True)
+        published = settings.dbt_target_path / "static_index.html"
+        shutil.copy2(site, published)
+        return MaterializeResult(metadata={"path": str(published), "bytes": published.stat().st_size})
+
+    return dbt_docs_site
+
