@@ -4,3 +4,7 @@
 `settings.py` reads its configuration from environment variables; `serve.py` is `make orchestrate`.
 See docs/orchestration.md. Needs the `orchestration` extra (`pip install -e '.[orchestration]'`).
 """
+
+from offerwall.extras import require
+
+require("orchestration", "dagster", "dagster_dbt")
