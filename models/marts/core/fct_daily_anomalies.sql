@@ -48,7 +48,7 @@ completions as (
 series_days as (
     select
         'offer' as series_type,
-        offer_id as series_key,
+        cast(offer_id as {{ dbt.type_string() }}) as series_key,
         completed_date,
         count(*) as completions,
         sum(margin_usd) as margin_usd,
