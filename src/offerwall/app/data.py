@@ -38,6 +38,7 @@ MARTS = {
     "fct_offer_task_price_changes": "marts_offer_management",
     "fct_offer_funnel_drop_offs": "marts_offer_management",
     "fct_task_reward_recommendations": "marts_offer_management",
+    "fct_user_ltv": "marts_user_acquisition",
     "fct_ua_cohort_curves": "marts_user_acquisition",
     "fct_ua_ltv_forecast": "marts_user_acquisition",
     "fct_ua_ltv_forecast_accuracy": "marts_user_acquisition",
@@ -268,6 +269,8 @@ def freshness(wh: Warehouse, now: dt.datetime | None = None) -> Freshness:
     now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     res = wh.query("select max(loaded_at) as as_of from {fct_task_completions}")
     as_of = _timestamp(res.frame["as_of"].iloc[0]) if len(res.frame) else None
+    built_for = wh.query("select max(as_of_date) as as_of_date from {fct_user_ltv}").frame["as_of_date"].iloc[0]
+    built_for = None if built_for is None or pd.isna(built_for) else pd.Timestamp(built_for).date()
     built_at, raw_latest = None, None
     if isinstance(wh, DuckDBWarehouse):
         built_at = dt.datetime.fromtimestamp(wh.path.stat().st_mtime, dt.timezone.utc).replace(tzinfo=None)
@@ -281,10 +284,10 @@ def freshness(wh: Warehouse, now: dt.datetime | None = None) -> Freshness:
         messages.append("A dbt build is running: showing the data read before it started.")
     if as_of is None:
         messages.append("The warehouse has no completions yet.")
-    if as_of is not None and raw_latest is not None and raw_latest > as_of:
+    if built_for is not None and raw_latest is not None and raw_latest.date() > built_for:
         messages.append(
-            f"Stale build: raw data is loaded up to {raw_latest:%Y-%m-%d %H:%M} UTC but the marts stop at "
-            f"{as_of:%Y-%m-%d %H:%M}. Rebuild them: `make run` (or `dbt build`).")
+            f"Stale build: raw data is loaded up to {raw_latest:%Y-%m-%d %H:%M} UTC but the marts were "
+            f"built as of {built_for}. Rebuild them: `make run` (or `dbt build`).")
     if built_at is not None and now - built_at > STALE_AFTER:
         messages.append(
             f"Stale build: the marts were last built {(now - built_at).total_seconds() / 3600:.0f} hours ago "
