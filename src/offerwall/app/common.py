@@ -3,6 +3,7 @@ freshness banner, and error messages instead of tracebacks."""
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import streamlit as st
@@ -12,14 +13,31 @@ from . import data, decisions
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 
 
+_SETTINGS = ("OFFERWALL_APP_BACKEND", "DUCKDB_PATH", "DBT_SCHEMA", "OPS_DUCKDB_PATH", "BQ_PROJECT",
+             "OFFERWALL_BQ_DATASET_PREFIX", "OFFERWALL_OPS_DATASET", "BQ_LOCATION", "BQ_EMULATOR_ENDPOINT")
+
+
+def _settings() -> tuple:
+    return tuple(os.environ.get(k) for k in _SETTINGS)
+
+
 @st.cache_resource
-def warehouse() -> data.Warehouse:
+def _warehouse(settings: tuple) -> data.Warehouse:
     return data.from_env()
 
 
 @st.cache_resource
+def _store(settings: tuple) -> decisions.DecisionStore:
+    return decisions.store_from_env(_warehouse(settings))
+
+
+def warehouse() -> data.Warehouse:
+    """One backend per process and configuration (the environment variables it is built from)."""
+    return _warehouse(_settings())
+
+
 def store() -> decisions.DecisionStore:
-    return decisions.store_from_env(warehouse())
+    return _store(_settings())
 
 
 def header(title: str, caption: str) -> bool:
