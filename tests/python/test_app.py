@@ -178,7 +178,7 @@ def test_no_warehouse_and_stale_build_are_reported(built, tmp_path: Path) -> Non
     assert old.stale and "last built" in old.message
     copy = wh.copy_to(tmp_path / "copy")
     copy.execute("update raw.user_offers set _loaded_at = _loaded_at + interval 2 day "
-                 "where id = (select min(id) from raw.user_offers)")
+                 "where _loaded_at = (select max(_loaded_at) from raw.user_offers)")
     late = data.freshness(data.DuckDBWarehouse(copy.db, "dev"))
     assert late.stale and "raw data is loaded up to" in late.message
 
