@@ -269,9 +269,7 @@ def test_review_loop_latest_decision_wins_and_outcomes_count_it(built, env) -> N
     queue = data.review_queue(reader(built), limit=3).frame.set_index("user_id")
     assert queue.loc[users[2], "review_status"] == "confirmed_fraud"
     assert queue.loc[users[2], "review_decisions"] == 2
-    # back to an empty loop for the other tests
-    res = wh.dbt("build", *REVIEW_LOOP, vars={"ops_duckdb_path": str(ops.with_name("none.duckdb"))})
-    assert res.success and wh.scalar("select count(*) from ops.fraud_review_decisions") == 0
+    reset_review_loop(wh, ops)
 
 
 def test_dbt_build_and_the_app_run_at_the_same_time(built, env) -> None:
@@ -307,11 +305,19 @@ def test_dbt_build_and_the_app_run_at_the_same_time(built, env) -> None:
     assert len(decisions.DuckDBDecisionStore(ops).for_user(user)) == saves
     copied = wh.scalar("select count(*) from ops.fraud_review_decisions")
     assert 0 < copied <= saves  # the build copied the store as it was when the build started
-    wh.dbt("build", *REVIEW_LOOP, vars={"ops_duckdb_path": str(ops.with_name("none.duckdb"))})
+    reset_review_loop(wh, ops)
 
 
 # ----------------------------------------------------------------------------------------------
 # pages (AppTest)
+def reset_review_loop(wh: Warehouse, ops: Path) -> None:
+    """Back to no decisions for the other tests. Without an ops store dbt leaves the warehouse's
+    copy as it is (a fresh warehouse gets it empty), so empty the copy first."""
+    wh.execute("delete from ops.fraud_review_decisions")
+    res = wh.dbt("build", *REVIEW_LOOP, vars={"ops_duckdb_path": str(ops.with_name("none.duckdb"))})
+    assert res.success and wh.scalar("select count(*) from ops.fraud_review_decisions") == 0
+
+
 def run_page(name: str):
     from streamlit.testing.v1 import AppTest
 
@@ -476,4 +482,4 @@ def test_browser_every_page_loads_and_a_decision_reaches_the_source(built, env) 
     res = wh.dbt("build", *REVIEW_LOOP, vars={"ops_duckdb_path": str(ops)})
     assert res.success, res.summary()
     assert wh.query("select decision, reviewer from ops.fraud_review_decisions") == [("cleared", "browser-check")]
-    wh.dbt("build", *REVIEW_LOOP, vars={"ops_duckdb_path": str(ops.with_name("none.duckdb"))})
+    reset_review_loop(wh, ops)
