@@ -35,7 +35,7 @@ import pytest
 from dbt_harness import REPO, Warehouse, shared_project
 from offerwall.app import data, decisions
 
-PAGES = REPO / "src" / "offerwall" / "app" / "pages"
+PAGES = REPO / "src" / "offerwall" / "app" / "views"
 SCREENSHOTS = REPO / "target" / "app_screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 APP_MODELS = {
