@@ -454,20 +454,24 @@ def test_browser_every_page_loads_and_a_decision_reaches_the_source(built, env) 
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            for path, title in [("anti_fraud", "Anti-Fraud review"), ("offer_management", "Offer Management"),
+            for path, title in [("", "Anti-Fraud review"), ("offer_management", "Offer Management"),
                                 ("user_acquisition", "User Acquisition"), ("alerts", "Alerts")]:
                 page.goto(f"http://127.0.0.1:{port}/{path}")
                 page.get_by_role("heading", name=title).wait_for(timeout=60_000)
                 page.wait_for_selector('[data-testid="stDataFrame"]', timeout=60_000)
                 page.wait_for_timeout(1500)  # charts draw after the data arrives
                 assert not page.locator('[data-testid="stException"]').count(), path
-                shot = SCREENSHOTS / f"{path}.png"
+                assert not page.get_by_text("Page not found").count(), path
+                shot = SCREENSHOTS / f"{path or 'anti_fraud'}.png"
                 page.screenshot(path=str(shot), full_page=True)
                 assert _not_blank(shot) > 10, f"{shot} looks blank"
 
-            page.goto(f"http://127.0.0.1:{port}/anti_fraud")
+            page.goto(f"http://127.0.0.1:{port}/")
             page.get_by_role("heading", name="Anti-Fraud review").wait_for(timeout=60_000)
-            page.get_by_text("cleared", exact=True).first.click()
+            radio = page.locator('[data-testid="stRadio"]')
+            radio.wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)
+            radio.get_by_text("cleared", exact=True).click()
             page.get_by_label("Reviewer").fill("browser-check")
             page.get_by_role("button", name="Save decision").click()
             page.get_by_text("Saved: cleared").wait_for(timeout=60_000)
