@@ -196,6 +196,8 @@ def test_busy_warehouse_serves_the_last_read(built, tmp_path: Path) -> None:
     """)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
+        assert not data.review_queue(w, limit=5).stale  # file unchanged: the cached read, no lock needed
+        os.utime(copy.db)  # ... the build writes the file
         again = data.review_queue(w, limit=5)
         assert again.stale and again.frame.equals(first.frame)
         with pytest.raises(data.WarehouseBusy, match="being rebuilt"):

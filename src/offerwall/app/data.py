@@ -4,7 +4,8 @@ One interface, two backends:
 - `DuckDBWarehouse`: the file `make run` built. Each query opens a short-lived read-only
   connection and closes it, so a dbt build (one writer) can start at any moment; while a build
   holds the file, a query retries briefly and then serves the last result it got for the same
-  query (flagged `stale`) instead of failing.
+  query (flagged `stale`) instead of failing. A result is reused while the file (and its WAL)
+  is unchanged since it was read: a page reload costs no query until the next build.
 - `BigQueryWarehouse`: the production datasets (or a developer's `<prefix>_marts_*`), from
   environment variables (docs/app.md). Also used against the BigQuery emulator.
 
@@ -90,7 +91,7 @@ class DuckDBWarehouse:
         self.path = Path(path)
         self.schema_prefix = schema_prefix
         self.busy_wait_s = busy_wait_s
-        self._last_good: dict[tuple, pd.DataFrame] = {}
+        self._last_good: dict[tuple, tuple[tuple, pd.DataFrame]] = {}
         self._names: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -137,15 +138,25 @@ class DuckDBWarehouse:
                     if (schema, alt) in have:
                         self._names[mart] = alt
 
+    def _version(self) -> tuple:
+        """Changes whenever dbt writes the file (or its write-ahead log)."""
+        wal = self.path.with_name(self.path.name + ".wal")
+        main = self.path.stat()
+        return (main.st_mtime_ns, main.st_size, wal.stat().st_mtime_ns if wal.exists() else None)
+
     def query(self, sql: str, params: dict[str, Any] | None = None) -> Result:
         import duckdb
 
         key = (sql, tuple(sorted((params or {}).items())))
+        version = self._version() if self.path.exists() else None
+        cached = self._last_good.get(key)
+        if cached is not None and cached[0] == version:  # the file has not changed since
+            return Result(cached[1].copy())
         try:
             con = self._connect()
         except WarehouseBusy:
-            if key in self._last_good:
-                return Result(self._last_good[key].copy(), stale=True)
+            if cached is not None:
+                return Result(cached[1].copy(), stale=True)
             raise
         try:
             with self._lock:
@@ -159,7 +170,7 @@ class DuckDBWarehouse:
                 f"{str(exc).splitlines()[0]}. Rebuild it: `make run`.") from None
         finally:
             con.close()
-        self._last_good[key] = frame
+        self._last_good[key] = (version, frame)
         return Result(frame.copy())
 
     def _render(self, sql: str) -> str:
