@@ -26,8 +26,10 @@ reviewed_users as (
             else 'low'
         end as risk_tier,
         coalesce(signals.suspected_fraud_type, 'unknown') as suspected_fraud_type,
-        cast({{ dbt.datediff('signals.first_completed_at', 'status.first_decided_at', 'second') }} as {{ type_float64() }})
-        / 3600 as hours_to_decision
+        cast(
+            {{ dbt.datediff('signals.first_completed_at', 'status.first_decided_at', 'second') }}
+            as {{ type_float64() }}
+        ) / 3600 as hours_to_decision
     from fct_fraud_review_status as status
     left join fct_user_fraud_signals as signals
         on status.user_id = signals.user_id

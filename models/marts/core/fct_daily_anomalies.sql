@@ -32,7 +32,7 @@ completions as (
         completions.completed_date,
         completions.offer_id,
         coalesce(offers.provider, 'unknown') as provider,
-        coalesce(users.acquisition_channel, 'unknown') as acquisition_channel,
+        coalesce(dim_users.acquisition_channel, 'unknown') as acquisition_channel,
         completions.margin_usd,
         case when completions.status = 'credited' then 1 else 0 end as is_credited,
         case when completions.status = 'reversed' then 1 else 0 end as is_reversed
@@ -40,8 +40,8 @@ completions as (
     cross join as_of
     left join dim_offers as offers
         on completions.offer_id = offers.offer_id
-    left join dim_users as users
-        on completions.user_id = users.user_id
+    left join dim_users
+        on completions.user_id = dim_users.user_id
     where completions.completed_date < as_of.as_of_date
 ),
 
@@ -52,8 +52,8 @@ series_days as (
         completed_date,
         count(*) as completions,
         sum(margin_usd) as margin_usd,
-        sum(is_credited) as credited,
-        sum(is_reversed) as reversed
+        sum(is_credited) as credited_completions,
+        sum(is_reversed) as reversed_completions
     from completions
     group by offer_id, completed_date
     union all
@@ -63,8 +63,8 @@ series_days as (
         completed_date,
         count(*) as completions,
         sum(margin_usd) as margin_usd,
-        sum(is_credited) as credited,
-        sum(is_reversed) as reversed
+        sum(is_credited) as credited_completions,
+        sum(is_reversed) as reversed_completions
     from completions
     group by provider, completed_date
     union all
@@ -74,8 +74,8 @@ series_days as (
         completed_date,
         count(*) as completions,
         sum(margin_usd) as margin_usd,
-        sum(is_credited) as credited,
-        sum(is_reversed) as reversed
+        sum(is_credited) as credited_completions,
+        sum(is_reversed) as reversed_completions
     from completions
     group by acquisition_channel, completed_date
 ),
@@ -102,9 +102,9 @@ dense as (
         coalesce(series_days.completions, 0) as completions,
         coalesce(series_days.margin_usd, 0) as margin_usd,
         case
-            when coalesce(series_days.credited, 0) + coalesce(series_days.reversed, 0) > 0
-                then cast(series_days.reversed as {{ type_float64() }})
-                    / (series_days.credited + series_days.reversed)
+            when coalesce(series_days.credited_completions, 0) + coalesce(series_days.reversed_completions, 0) > 0
+                then cast(series_days.reversed_completions as {{ type_float64() }})
+                    / (series_days.credited_completions + series_days.reversed_completions)
         end as chargeback_rate
     from series
     inner join calendar
@@ -161,10 +161,10 @@ scored as (
         case
             when metric_value is not null and baseline_days >= {{ var('anomaly_min_baseline_days') }}
                 then (metric_value - baseline_mean) / greatest(
-                    coalesce(baseline_stddev, 0),
-                    abs(baseline_mean) * {{ var('anomaly_min_baseline_stddev_share') }},
-                    1e-9
-                )
+                        coalesce(baseline_stddev, 0),
+                        abs(baseline_mean) * {{ var('anomaly_min_baseline_stddev_share') }},
+                        1e-9
+                    )
         end as z_score
     from baselines
 ),

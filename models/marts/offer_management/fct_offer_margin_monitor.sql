@@ -16,7 +16,9 @@ windowed as (
     select
         performance.*,
         case
-            when performance.completed_date >= {{ dbt.dateadd('day', -1 * var('margin_monitor_days'), 'as_of.as_of_date') }}
+            when
+                performance.completed_date
+                >= {{ dbt.dateadd('day', -1 * var('margin_monitor_days'), 'as_of.as_of_date') }}
                 then 'current'
             else 'previous'
         end as monitor_window
@@ -71,7 +73,8 @@ final as (
         cast(previous_margin_usd as numeric) as previous_margin_usd,
         case
             when previous_revenue_usd <> 0
-                then cast(previous_margin_usd as {{ type_float64() }}) / cast(previous_revenue_usd as {{ type_float64() }})
+                then cast(previous_margin_usd as {{ type_float64() }})
+                    / cast(previous_revenue_usd as {{ type_float64() }})
         end as previous_margin_pct,
 
         -- status

@@ -37,8 +37,10 @@ versions as (
         versions.payout_usd,
         versions.valid_from,
         greatest(
-            cast({{ dbt.datediff('versions.valid_from', 'coalesce(versions.valid_to, as_of.as_of_at)', 'second') }}
-                as {{ type_float64() }}) / 86400,
+            cast(
+                {{ dbt.datediff('versions.valid_from', 'coalesce(versions.valid_to, as_of.as_of_at)', 'second') }}
+                as {{ type_float64() }}
+            ) / 86400,
             1.0 / 24
         ) as days_live,
         coalesce(performance.completions, 0) as completions,
@@ -56,38 +58,40 @@ versions as (
 final as (
     select
         -- ids
-        after.offer_task_version_id,
-        after.offer_task_id,
-        after.offer_id,
-        cast(after.version_number as {{ dbt.type_bigint() }}) as version_number,
-        after.task_type,
-        after.valid_from as changed_at,
+        new_version.offer_task_version_id,
+        new_version.offer_task_id,
+        new_version.offer_id,
+        cast(new_version.version_number as {{ dbt.type_bigint() }}) as version_number,
+        new_version.task_type,
+        new_version.valid_from as changed_at,
 
         -- prices
-        cast(before.reward_usd as numeric) as reward_usd_before,
-        cast(after.reward_usd as numeric) as reward_usd_after,
-        cast(before.payout_usd as numeric) as payout_usd_before,
-        cast(after.payout_usd as numeric) as payout_usd_after,
+        cast(old_version.reward_usd as numeric) as reward_usd_before,
+        cast(new_version.reward_usd as numeric) as reward_usd_after,
+        cast(old_version.payout_usd as numeric) as payout_usd_before,
+        cast(new_version.payout_usd as numeric) as payout_usd_after,
 
         -- effect
-        cast(before.completions as {{ type_float64() }}) / before.days_live as completions_per_day_before,
-        cast(after.completions as {{ type_float64() }}) / after.days_live as completions_per_day_after,
-        cast(before.margin_usd as {{ type_float64() }}) / before.days_live as margin_usd_per_day_before,
-        cast(after.margin_usd as {{ type_float64() }}) / after.days_live as margin_usd_per_day_after,
+        cast(old_version.completions as {{ type_float64() }}) / old_version.days_live as completions_per_day_before,
+        cast(new_version.completions as {{ type_float64() }}) / new_version.days_live as completions_per_day_after,
+        cast(old_version.margin_usd as {{ type_float64() }}) / old_version.days_live as margin_usd_per_day_before,
+        cast(new_version.margin_usd as {{ type_float64() }}) / new_version.days_live as margin_usd_per_day_after,
         case
-            when before.revenue_usd <> 0
-                then cast(before.margin_usd as {{ type_float64() }}) / cast(before.revenue_usd as {{ type_float64() }})
+            when old_version.revenue_usd <> 0
+                then cast(old_version.margin_usd as {{ type_float64() }})
+                    / cast(old_version.revenue_usd as {{ type_float64() }})
         end as margin_pct_before,
         case
-            when after.revenue_usd <> 0
-                then cast(after.margin_usd as {{ type_float64() }}) / cast(after.revenue_usd as {{ type_float64() }})
+            when new_version.revenue_usd <> 0
+                then cast(new_version.margin_usd as {{ type_float64() }})
+                    / cast(new_version.revenue_usd as {{ type_float64() }})
         end as margin_pct_after
-    from versions as after
-    inner join versions as before
-        on after.previous_version_id = before.offer_task_version_id
+    from versions as new_version
+    inner join versions as old_version
+        on new_version.previous_version_id = old_version.offer_task_version_id
     where
-        after.reward_usd <> before.reward_usd
-        or after.payout_usd <> before.payout_usd
+        new_version.reward_usd <> old_version.reward_usd
+        or new_version.payout_usd <> old_version.payout_usd
 )
 
 select * from final

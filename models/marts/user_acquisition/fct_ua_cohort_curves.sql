@@ -72,34 +72,30 @@ base as (
     where cohorts.spend_usd > 0
 ),
 
-levels as (
-    {%- for all_channels in [false, true] %}
-        {%- for all_countries in [false, true] %}
-            {%- for all_platforms in [false, true] %}
-    select
-        {{ all_channels }} as all_channels,
-        {{ all_countries }} as all_countries,
-        {{ all_platforms }} as all_platforms
-                {%- if not loop.last %}
+channel_levels as (
+    select false as all_channels
     union all
-                {%- endif %}
-            {%- endfor %}
-            {%- if not loop.last %}
+    select true as all_channels
+),
+
+country_levels as (
+    select false as all_countries
     union all
-            {%- endif %}
-        {%- endfor %}
-        {%- if not loop.last %}
+    select true as all_countries
+),
+
+platform_levels as (
+    select false as all_platforms
     union all
-        {%- endif %}
-    {%- endfor %}
+    select true as all_platforms
 ),
 
 rolled as (
     select
         {{ dbt.date_trunc('week', 'base.cohort_date') }} as cohort_week,
-        case when levels.all_channels then 'all' else base.acquisition_channel end as acquisition_channel,
-        case when levels.all_countries then 'all' else base.country end as country,
-        case when levels.all_platforms then 'all' else base.platform end as platform,
+        case when channel_levels.all_channels then 'all' else base.acquisition_channel end as acquisition_channel,
+        case when country_levels.all_countries then 'all' else base.country end as country,
+        case when platform_levels.all_platforms then 'all' else base.platform end as platform,
         base.fraud_scope,
         base.users,
         base.margin_usd_d7,
@@ -107,7 +103,9 @@ rolled as (
         base.margin_usd_d90,
         base.spend_usd
     from base
-    cross join levels
+    cross join channel_levels
+    cross join country_levels
+    cross join platform_levels
 ),
 
 aggregated as (

@@ -38,12 +38,18 @@ spend as (
     group by cohort_date, acquisition_channel
 ),
 
+mature_cohort_dates as (
+    select distinct cohort_date
+    from cohorts
+    where margin_usd_d90 is not null
+),
+
 mature_dates as (
     select
         cohort_date,
         row_number() over (order by cohort_date desc) as recency_rank,
         count(*) over () as mature_dates
-    from (select distinct cohort_date from cohorts where margin_usd_d90 is not null) as mature
+    from mature_cohort_dates
 ),
 
 split as (

@@ -115,7 +115,10 @@ final as (
         cast(margin_usd as numeric) as margin_usd_at_target,
 
         -- CAC
-        case when users > 0 and spend_usd > 0 then cast(spend_usd as {{ type_float64() }}) / users end as current_cac_usd,
+        case
+            when users > 0 and spend_usd > 0
+                then cast(spend_usd as {{ type_float64() }}) / users
+        end as current_cac_usd,
         case when users > 0 then cast(margin_usd as {{ type_float64() }}) / users end as max_cac_usd,
         case when users > 0 then cast(margin_usd_excluding_fraud as {{ type_float64() }}) / users end
             as max_cac_excluding_fraud_usd,
