@@ -1,8 +1,8 @@
--- One row per signup week x acquisition_channel x country x platform x fraud_scope, with 'all'
--- roll-ups of channel, country and platform: users, spend and cumulative recognised margin at
--- d7/d30/d90 and ROAS, for all users and without the suspected fraudsters (risk_tier high in
--- fct_user_fraud_signals). Spend is the same in both scopes (it bought every user), so the
--- excluding scope shows the ROAS the channel really earns.
+-- One row per signup week (ISO, from Monday) x acquisition_channel x country x platform x
+-- fraud_scope, with 'all' roll-ups of channel, country and platform: users, spend and cumulative
+-- recognised margin at d7/d30/d90 and ROAS, for all users and without the suspected fraudsters
+-- (risk_tier high in fct_user_fraud_signals). Spend is the same in both scopes (it bought every
+-- user), so the excluding scope shows the ROAS the channel really earns.
 -- A horizon is NULL until every user of the row has reached it.
 with
 
@@ -92,7 +92,7 @@ platform_levels as (
 
 rolled as (
     select
-        {{ dbt.date_trunc('week', 'base.cohort_date') }} as cohort_week,
+        {{ iso_week_start('base.cohort_date') }} as cohort_week,
         case when channel_levels.all_channels then 'all' else base.acquisition_channel end as acquisition_channel,
         case when country_levels.all_countries then 'all' else base.country end as country,
         case when platform_levels.all_platforms then 'all' else base.platform end as platform,
