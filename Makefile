@@ -19,11 +19,12 @@ SEED ?= 42
 BAD_RATE ?= 0.01
 FRAUD_RATE ?= 0.03
 
-.PHONY: help install emulator run test lint clean orchestrate
+.PHONY: help install emulator run test lint clean orchestrate app chromium
 
 help:
 	@echo "make run   - set up .venv, generate a source system, dbt build it on DuckDB, build the docs site"
 	@echo "make test  - the whole test suite (generator, dbt on DuckDB and on the BigQuery emulator, lint)"
+	@echo "make app   - the teams' web app on http://127.0.0.1:\$$PORT (default 8501) over the warehouse make run built"
 	@echo "make orchestrate - Dagster UI on 127.0.0.1:\$$PORT (default 3000) over the warehouse make run built"
 
 $(STAMP): pyproject.toml
@@ -62,7 +63,7 @@ run: install
 	@echo "  $(VENV)/bin/python -c \"import duckdb; print(duckdb.connect('$(DUCKDB_PATH)', read_only=True).sql('from dev_marts_offer_management.fct_offer_daily_performance limit 5'))\""
 	@echo "Docs site (data catalog): $(CURDIR)/target/static_index.html"
 	@echo "  or serve it: $(BIN)/dbt docs serve --port 8080"
-	@echo "Next: README.md and docs/"
+	@echo "Next: make app (the teams' web app), README.md and docs/"
 
 # The daily run on Dagster (docs/orchestration.md): UI + daemon on 127.0.0.1:$(PORT), instance in
 # $(DAGSTER_HOME); the first time, one daily run so the UI opens on a completed run.
@@ -74,8 +75,24 @@ orchestrate: install
 lint: install
 	$(BIN)/sqlfluff lint models snapshots analyses macros tests/singular
 
-test: install emulator
+test: install emulator chromium
 	$(BIN)/pytest
+
+# The web app (docs/app.md). Decisions go to the ops store beside the warehouse, which dbt copies
+# into ops.fraud_review_decisions at the start of every build.
+PORT ?= 8501
+OPS_DUCKDB_PATH ?= $(dir $(DUCKDB_PATH))ops.duckdb
+
+app: install
+	@test -f "$(DUCKDB_PATH)" || echo "No warehouse at $(DUCKDB_PATH) yet: run 'make run' first (the app says so too)."
+	OPS_DUCKDB_PATH="$(OPS_DUCKDB_PATH)" $(BIN)/streamlit run src/offerwall/app/streamlit_app.py --server.address 127.0.0.1 \
+		--server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+# The browser check of make test drives Debian's chromium (playwright cannot download its own
+# browser here). Installed once, as root, when missing.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@test -x "$(CHROMIUM)" || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
 clean:
 	rm -rf target logs "$(DUCKDB_PATH)" "$(DUCKDB_PATH).wal" .pytest_cache

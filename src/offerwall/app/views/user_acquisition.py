@@ -1,0 +1,60 @@
+"""User Acquisition: cohort ROAS with and without suspected fraud, LTV forecast, max CAC."""
+import altair as alt
+import streamlit as st
+
+from offerwall.app import common, data
+
+
+def main() -> None:
+    if not common.header("User Acquisition", "Cohort returns by channel x country x platform, "
+                         "the d90 LTV forecast and the most a user may cost."):
+        return
+    wh = common.warehouse()
+
+    with common.section("Cohorts"):
+        st.subheader("Cohort ROAS (recognised margin / spend)")
+        dims = data.ua_dimensions(wh)
+        c = st.columns(3)
+        channel = c[0].selectbox("Channel", dims["acquisition_channel"], key="channel",
+                                 index=dims["acquisition_channel"].index("all"))
+        country = c[1].selectbox("Country", dims["country"], key="country", index=dims["country"].index("all"))
+        platform = c[2].selectbox("Platform", dims["platform"], key="platform", index=dims["platform"].index("all"))
+        curves = data.cohort_curves(wh, channel, country, platform)
+        if common.show(curves, "No cohort for this channel x country x platform."):
+            long = curves.frame.melt(id_vars=["cohort_week", "fraud_scope"],
+                                     value_vars=["roas_d7", "roas_d30", "roas_d90"],
+                                     var_name="horizon", value_name="roas").dropna()
+            if long.empty:
+                st.caption("No horizon has elapsed (or no spend) for these cohorts yet.")
+            else:
+                st.altair_chart(alt.Chart(long).mark_line(point=True).encode(
+                    x="cohort_week:T", y="roas:Q", color="horizon:N", strokeDash="fraud_scope:N",
+                    tooltip=["cohort_week", "horizon", "fraud_scope", "roas"]), width="stretch")
+
+    with common.section("LTV forecast"):
+        st.subheader("d90 LTV forecast")
+        accuracy = data.ltv_accuracy(wh)
+        st.markdown("**Error on held-out mature cohorts** (WAPE: sum |forecast - observed| / sum |observed|)")
+        common.show(accuracy, "No mature cohort (90 days old) is held out yet: the forecast cannot be "
+                    "measured until the warehouse holds more than 90 days of signups.")
+        forecast = data.ltv_forecast(wh, channel)
+        if common.show(forecast, "No cohort for this channel."):
+            st.altair_chart(alt.Chart(forecast.frame.dropna(subset=["ltv_d90_usd"])).mark_circle().encode(
+                x="cohort_date:T", y=alt.Y("ltv_d90_usd:Q", title="d90 margin (USD)"),
+                color="ltv_d90_basis:N", tooltip=["cohort_date", "acquisition_channel", "ltv_d90_usd",
+                                                  "ltv_d90_basis", "users"]), width="stretch")
+
+    with common.section("Max CAC"):
+        st.subheader("Maximum CAC per channel x country")
+        per_country = st.toggle("Per country", value=False, key="per_country")
+        cac = data.max_cac(wh, None if per_country else "all")
+        if common.show(cac, "No paid cohort has reached the payback target yet.") and not per_country:
+            long = cac.frame.melt(id_vars=["acquisition_channel"],
+                                  value_vars=["current_cac_usd", "max_cac_usd", "max_cac_excluding_fraud_usd"],
+                                  var_name="measure", value_name="usd").dropna()
+            st.altair_chart(alt.Chart(long).mark_bar().encode(
+                x="acquisition_channel:N", y="usd:Q", color="measure:N", xOffset="measure:N",
+                tooltip=["acquisition_channel", "measure", "usd"]), width="stretch")
+
+
+main()
