@@ -75,11 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--start", type=_date, default=None, help="first simulated day (default 2026-01-01)")
     gen.add_argument("--duckdb", default=None, help="DuckDB file (default $DUCKDB_PATH or warehouse.duckdb)")
     gen.add_argument("--parquet", default=None, help="also write the raw tables as Parquet into this folder")
+    gen.add_argument("--source-model", choices=("v1", "v2"), default="v1",
+                     help="v2 also writes the versioned tables and the event log into schema raw_v2 "
+                          "(docs/source-redesign.md)")
 
     adv = sub.add_parser("advance", help="move an existing source system forward the way production would")
     adv.add_argument("--days", type=_positive_int, required=True, help="days to simulate")
     adv.add_argument("--duckdb", default=None, help="DuckDB file (default $DUCKDB_PATH or warehouse.duckdb)")
     adv.add_argument("--parquet", default=None, help="also write the raw tables as Parquet into this folder")
+    adv.add_argument("--source-model", choices=("v1", "v2"), default=None,
+                     help="v2 also appends to raw_v2 (default: v2 when the source has raw_v2)")
 
     bq = sub.add_parser("load-bigquery", help="load the raw tables into BigQuery from Parquet")
     bq.add_argument("--project", required=True, help="GCP project id")
@@ -120,10 +125,20 @@ def _dispatch(args: argparse.Namespace) -> int:
             duckdb_path=args.duckdb,
             parquet_dir=args.parquet,
         )
+        from offerwall.source_v2 import drop_v2, emit_v2
+
+        if args.source_model == "v2":
+            emit_v2(args.duckdb, fresh=True, parquet_dir=args.parquet)
+        else:
+            drop_v2(args.duckdb)
     elif args.command == "advance":
         from offerwall.generator import advance
+        from offerwall.source_v2 import emit_v2, has_v2
 
+        with_v2 = args.source_model == "v2" or (args.source_model is None and has_v2(args.duckdb))
         advance(days=args.days, duckdb_path=args.duckdb, parquet_dir=args.parquet)
+        if with_v2:
+            emit_v2(args.duckdb, fresh=False, parquet_dir=args.parquet)
     elif args.command == "load-bigquery":
         from offerwall.bigquery_loader import load_bigquery
 

@@ -1,6 +1,21 @@
 -- One row per captured version of an offer, valid in [valid_from, valid_to) (valid_to NULL
 -- for the current one); the first version is valid from the offer's created_at. Same rules
 -- as int_offer_task_versions.
+{#- source_model() v2: the versions come from the source itself (immutable, effective-dated),
+    complete from creation; v1: from the snapshot. Same columns either way. #}
+{% if source_model() == 'v2' %}
+with
+
+stg_offerwall_v2__offer_versions as (
+    select * from {{ ref('stg_offerwall_v2__offer_versions') }}
+),
+
+final as (
+    select * from stg_offerwall_v2__offer_versions
+)
+
+select * from final
+{% else %}
 with
 
 snp_offerwall__offers as (
@@ -46,3 +61,4 @@ final as (
 )
 
 select * from final
+{% endif %}
