@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     # the loader exports $DUCKDB_PATH (or warehouse.duckdb).
     bq.add_argument("--duckdb", default="", help="export the raw tables of this DuckDB file to Parquet first")
     bq.add_argument("--parquet", default=None, help="folder of <table>.parquet files to load")
+    bq.add_argument("--v2-dataset", default="raw_v2",
+                    help="dataset for the v2 tables, loaded when the source has them (default raw_v2)")
 
     bench = sub.add_parser("bench", help="benchmark generation and dbt builds at several scales")
     bench.add_argument("--scales", default="100k,1m,10m", help="comma-separated user_offers sizes (e.g. 100k,1m,10m)")
@@ -148,6 +150,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             location=args.location,
             duckdb_path=args.duckdb,
             parquet_dir=args.parquet,
+            v2_dataset=args.v2_dataset,
         )
     elif args.command == "bench":
         from offerwall.bench import run_bench
