@@ -107,14 +107,14 @@ def test_v2_build_passes_its_tests_and_v2_only_marts_hold_together(worlds):
         f"select count(*) from {events} where event_type = 'offer_started' "
         f"and impression_id in (select impression_id from {events} where event_type = 'offer_impression')"
     )
-    funnel = v2.query(f"select sum(impressions), sum(starts), sum(completed_starts) from {exp}.fct_offer_impression_funnel")[0]
+    funnel = v2.query(f"select sum(impressions), sum(offer_starts), sum(completed_starts) from {exp}.fct_offer_impression_funnel")[0]
     assert (funnel[0], funnel[1]) == (impressions, starts_from_impressions) and impressions > 10_000
     # starts without a completion exist only in v2 (v1 knows a start through a completion)
     assert 0 < funnel[2] < funnel[1]
     # the top of the list converts better than the bottom
     top, low = v2.query(
-        f"select sum(case when display_position = 1 then starts end) * 1.0 / sum(case when display_position = 1 then impressions end), "
-        f"sum(case when display_position >= 6 then starts end) * 1.0 / sum(case when display_position >= 6 then impressions end) "
+        f"select sum(case when display_position = 1 then offer_starts end) * 1.0 / sum(case when display_position = 1 then impressions end), "
+        f"sum(case when display_position >= 6 then offer_starts end) * 1.0 / sum(case when display_position >= 6 then impressions end) "
         f"from {exp}.fct_offer_impression_funnel"
     )[0]
     assert top > 2 * low

@@ -3,25 +3,15 @@
 -- snapshot (a new one whenever updated_at moves). The first version is valid from the task's
 -- created_at, not from the first snapshot, so completions older than the first snapshot still
 -- find a version (the best knowledge the warehouse has of those days).
-{#- source_model() v2: the versions come from the source itself (immutable, effective-dated),
-    complete from creation; v1: from the snapshot. Same columns either way. #}
-{% if source_model() == 'v2' %}
-with
-
-stg_offerwall_v2__offer_task_versions as (
-    select * from {{ ref('stg_offerwall_v2__offer_task_versions') }}
-),
-
-final as (
-    select * from stg_offerwall_v2__offer_task_versions
-)
-
-select * from final
-{% else %}
 with
 
 snp_offerwall__offer_tasks as (
-    select * from {{ ref('snp_offerwall__offer_tasks') }}
+    {#- source_model(): v2 has the versions in the source, complete from creation (docs/source-redesign.md) #}
+    {% if source_model() == 'v2' %}
+        select * from {{ ref('stg_offerwall_v2__offer_task_versions_as_v1') }}
+    {% else %}
+        select * from {{ ref('snp_offerwall__offer_tasks') }}
+    {% endif %}
 ),
 
 ordered as (
@@ -68,4 +58,3 @@ final as (
 )
 
 select * from final
-{% endif %}

@@ -1,25 +1,15 @@
 -- One row per captured version of an offer, valid in [valid_from, valid_to) (valid_to NULL
 -- for the current one); the first version is valid from the offer's created_at. Same rules
 -- as int_offer_task_versions.
-{#- source_model() v2: the versions come from the source itself (immutable, effective-dated),
-    complete from creation; v1: from the snapshot. Same columns either way. #}
-{% if source_model() == 'v2' %}
-with
-
-stg_offerwall_v2__offer_versions as (
-    select * from {{ ref('stg_offerwall_v2__offer_versions') }}
-),
-
-final as (
-    select * from stg_offerwall_v2__offer_versions
-)
-
-select * from final
-{% else %}
 with
 
 snp_offerwall__offers as (
-    select * from {{ ref('snp_offerwall__offers') }}
+    {#- source_model(): v2 has the versions in the source, complete from creation (docs/source-redesign.md) #}
+    {% if source_model() == 'v2' %}
+        select * from {{ ref('stg_offerwall_v2__offer_versions_as_v1') }}
+    {% else %}
+        select * from {{ ref('snp_offerwall__offers') }}
+    {% endif %}
 ),
 
 ordered as (
@@ -61,4 +51,3 @@ final as (
 )
 
 select * from final
-{% endif %}

@@ -58,7 +58,7 @@ aggregated as (
         display_position,
         count(*) as impressions,
         count(distinct user_id) as users_shown,
-        sum(case when is_started then 1 else 0 end) as starts,
+        sum(case when is_started then 1 else 0 end) as offer_starts,
         sum(case when is_completed then 1 else 0 end) as completed_starts,
         sum(case when is_credited then 1 else 0 end) as credited_starts
     from joined
@@ -78,13 +78,15 @@ final as (
         -- counts
         impressions,
         users_shown,
-        starts,
+        offer_starts,
         completed_starts,
         credited_starts,
 
         -- rates
-        cast(starts as {{ type_float64() }}) / impressions as start_rate,
-        case when starts > 0 then cast(completed_starts as {{ type_float64() }}) / starts end as completion_rate,
+        cast(offer_starts as {{ type_float64() }}) / impressions as start_rate,
+        case
+            when offer_starts > 0 then cast(completed_starts as {{ type_float64() }}) / offer_starts
+        end as completion_rate,
         cast(completed_starts as {{ type_float64() }}) / impressions as impression_to_completion_rate
     from aggregated
 )

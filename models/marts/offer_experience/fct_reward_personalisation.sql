@@ -23,7 +23,7 @@ impressions as (
     where event_type = 'offer_impression'
 ),
 
-starts as (
+offer_starts as (
     select
         impression_id,
         user_offer_id
@@ -54,28 +54,30 @@ earned as (
 joined as (
     select
         impressions.*,
-        starts.user_offer_id is not null as is_started,
+        offer_starts.user_offer_id is not null as is_started,
         coalesce(earned.completions, 0) as completions,
         coalesce(earned.earned_reward_usd, 0) as earned_reward_usd
     from impressions
-    left join starts
-        on impressions.impression_id = starts.impression_id
+    left join offer_starts
+        on impressions.impression_id = offer_starts.impression_id
     left join earned
-        on starts.user_offer_id = earned.user_offer_id
+        on offer_starts.user_offer_id = earned.user_offer_id
 ),
 
 aggregated as (
     select
         experiment_id,
         variant_id,
-        count(distinct user_id) as users,
+        count(distinct user_id) as users_shown,
         count(*) as impressions,
-        sum(case when is_started then 1 else 0 end) as starts,
+        sum(case when is_started then 1 else 0 end) as offer_starts,
         sum(case when completions > 0 then 1 else 0 end) as completed_starts,
         avg(shown_reward_coins) as avg_shown_reward_coins,
         avg(base_reward_coins) as avg_base_reward_coins,
         sum(case when is_started then shown_reward_coins else 0 end) as started_shown_reward_coins,
-        cast(round(sum(earned_reward_usd) * {{ var('coins_per_usd') }}) as {{ dbt.type_bigint() }}) as earned_reward_coins,
+        cast(
+            round(sum(earned_reward_usd) * {{ var('coins_per_usd') }}) as {{ dbt.type_bigint() }}
+        ) as earned_reward_coins,
         sum(earned_reward_usd) as earned_reward_usd
     from joined
     group by 1, 2
@@ -88,9 +90,9 @@ final as (
         variant_id,
 
         -- counts
-        users,
+        users_shown,
         impressions,
-        starts,
+        offer_starts,
         completed_starts,
 
         -- reward shown
@@ -103,11 +105,13 @@ final as (
         earned_reward_usd,
 
         -- ratios
-        cast(starts as {{ type_float64() }}) / impressions as start_rate,
-        case when starts > 0 then cast(earned_reward_coins as {{ type_float64() }}) / starts end
-            as earned_coins_per_start,
-        case when started_shown_reward_coins > 0
-            then cast(earned_reward_coins as {{ type_float64() }}) / started_shown_reward_coins
+        cast(offer_starts as {{ type_float64() }}) / impressions as start_rate,
+        case
+            when offer_starts > 0 then cast(earned_reward_coins as {{ type_float64() }}) / offer_starts
+        end as earned_coins_per_start,
+        case
+            when started_shown_reward_coins > 0
+                then cast(earned_reward_coins as {{ type_float64() }}) / started_shown_reward_coins
         end as earned_to_shown_ratio
     from aggregated
 )

@@ -11,6 +11,7 @@ base_offerwall_v2__offer_versions as (
 staged as (
     select
         *,
+        {{ json_text_array('platforms_json', 'lower') }} as platforms,
         {{ json_text_array('countries_json', 'upper') }} as countries,
         lead(valid_from) over (partition by offer_id order by version_number) as next_valid_from
     from base_offerwall_v2__offer_versions
@@ -30,6 +31,10 @@ final as (
         provider,
         category,
         status,
+
+        -- targeting
+        platforms,
+        countries,
         array_length(countries) = 0 as is_worldwide,
 
         -- validity
