@@ -5,7 +5,9 @@ its valid_from. The latest version of each offer/task is the raw row itself (so 
 raw row is a bad latest version in v2 too); earlier versions come from the simulator's memory:
 sim.task_versions (every amount/status edit of a task) and sim.offers (status, created_at,
 updated_at and inactive_from give each offer's active -> [paused ->] paused/ended history).
-Only versions not yet in raw_v2 are appended, so `advance` adds the new ones and never rewrites.
+Only versions not yet in raw_v2 are appended, so `advance` adds the new ones and never rewrites;
+a version is ingested after the previous run's clock even when v1's replica row claims an earlier
+load (v1 `advance` can disable a task at a time before the previous clock: v2 delivers it late).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ latest as (
         raw_tasks.status,
         raw_tasks.updated_at as valid_from,
         raw_tasks.created_at,
-        raw_tasks._loaded_at as _ingested_at
+        greatest(raw_tasks._loaded_at, getvariable('v2_floor') + interval 1 microsecond) as _ingested_at
     from raw.offer_tasks as raw_tasks
     inner join (select distinct task_id, n_versions from history) as history
         on raw_tasks.id = history.task_id
@@ -118,7 +120,8 @@ emitted as (
         case when counted.version_number = counted.n_versions then raw_offers.updated_at
             else {ts('counted.valid_from')} end as valid_from,
         raw_offers.created_at,
-        case when counted.version_number = counted.n_versions then raw_offers._loaded_at
+        case when counted.version_number = counted.n_versions
+            then greatest(raw_offers._loaded_at, getvariable('v2_floor') + interval 1 microsecond)
             else {ingested(ts('counted.valid_from'), 'ov', 'counted.offer_id', 'counted.version_number')}
         end as _ingested_at
     from counted
