@@ -138,6 +138,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         from offerwall.source_v2 import emit_v2, has_v2
 
         with_v2 = args.source_model == "v2" or (args.source_model is None and has_v2(args.duckdb))
+        if with_v2 and not has_v2(args.duckdb):  # checked before the source moves
+            raise OfferwallError(f"{args.duckdb} has no raw_v2: its source was generated with --source-model v1; "
+                                 "generate it again with --source-model v2")
         advance(days=args.days, duckdb_path=args.duckdb, parquet_dir=args.parquet)
         if with_v2:
             emit_v2(args.duckdb, fresh=False, parquet_dir=args.parquet)

@@ -164,7 +164,11 @@ def test_advance_appends_and_cli_errors_are_one_line(v2db, tmp_path):
     # a v1 source cannot be advanced as v2: one line, exit 1
     v1 = tmp_path / "v1.duckdb"
     _ok(*GEN, "--duckdb", str(v1))
+    with duckdb.connect(str(v1), read_only=True) as con:
+        clock_before = con.execute("select clock from sim.state").fetchone()
     out = _run("advance", "--days", "1", "--duckdb", str(v1), "--source-model", "v2")
     assert out.returncode == 1 and "Traceback" not in out.stderr
+    with duckdb.connect(str(v1), read_only=True) as con:  # refused before the source moved
+        assert con.execute("select clock from sim.state").fetchone() == clock_before
     assert [line for line in out.stderr.splitlines() if "error" in line] == [out.stderr.strip().splitlines()[-1]]
     assert "--source-model v2" in out.stderr
