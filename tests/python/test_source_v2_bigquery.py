@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from bq_emulator import DBT, run
+from bq_emulator import DBT, bq_emulator, run  # noqa: F401
 from test_bigquery_compile import MART_READERS, bigquery_sql_problems, manifest, offline_env
 
 from offerwall.source_v2.bigquery import load_job_config
@@ -61,3 +61,26 @@ def test_load_bigquery_creates_v2_tables_partitioned_and_clustered():
             assert config.clustering_fields == clustering
         else:
             assert config.time_partitioning is None
+
+
+@pytest.mark.emulator
+def test_load_bigquery_loads_raw_v2_next_to_raw(bq_emulator, tmp_path):  # noqa: F811
+    """A source generated with --source-model v2: `load-bigquery` loads raw and raw_v2, row for row."""
+    import duckdb
+    from bq_emulator import OFFERWALL, base_env, bq_client, query_rows
+
+    db = tmp_path / "wh.duckdb"
+    env = base_env(tmp_path, bq_emulator.env())
+    run([OFFERWALL, "generate", "--users", "60", "--days", "5", "--seed", "3", "--bad-rate", "0.02",
+         "--fraud-rate", "0.05", "--duckdb", str(db), "--source-model", "v2"], env)
+    proc = run([OFFERWALL, "load-bigquery", "--project", bq_emulator.project, "--dataset", "raw_l",
+                "--v2-dataset", "raw_v2_l", "--duckdb", str(db)], env)
+    client = bq_client(bq_emulator)
+    with duckdb.connect(str(db), read_only=True) as con:
+        for table in V2_TABLES:
+            expected = con.execute(f"select count(*) from raw_v2.{table}").fetchone()[0]
+            assert f"raw_v2_l.{table}: {expected} rows" in proc.stdout, proc.stdout
+            assert query_rows(client, f"select count(*) as n from raw_v2_l.{table}")[0]["n"] == expected
+        raw_rows = con.execute("select count(*) from raw.user_offers").fetchone()[0]
+    assert query_rows(client, "select count(*) as n from raw_l.user_offers")[0]["n"] == raw_rows
+    client.close()
