@@ -11,9 +11,9 @@ from offerwall import OfferwallError
 from offerwall.source_v2.contract import BIGQUERY_LAYOUT, V2_TABLES
 
 
-def load_job_config(table: str, use_csv: bool) -> Any:
+def load_job_config(table: str, use_csv: bool, layout: bool = True) -> Any:
     """The load job of one v2 table: explicit schema, WRITE_TRUNCATE (a rerun replaces it), and for
-    the append-only tables day partitions on the ingestion time and clustering."""
+    the append-only tables (when `layout`) day partitions on the ingestion time and clustering."""
     from google.cloud import bigquery
 
     from offerwall.bigquery_loader import bigquery_schema
@@ -24,7 +24,7 @@ def load_job_config(table: str, use_csv: bool) -> Any:
         write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
         create_disposition=bigquery.CreateDisposition.CREATE_IF_NEEDED,
     )
-    if table in BIGQUERY_LAYOUT:
+    if layout and table in BIGQUERY_LAYOUT:
         field, clustering = BIGQUERY_LAYOUT[table]
         config.time_partitioning = bigquery.TimePartitioning(type_=bigquery.TimePartitioningType.DAY, field=field)
         config.clustering_fields = clustering
@@ -37,7 +37,7 @@ def load_v2_tables(client: Any, project: str, dataset: str, location: str | None
     from google.cloud import bigquery
 
     from offerwall.bigquery_loader import (
-        API_TIMEOUT_SECONDS, LOAD_TIMEOUT_SECONDS, read_raw_parquet, to_csv_bytes, to_parquet_bytes,
+        API_TIMEOUT_SECONDS, LOAD_TIMEOUT_SECONDS, emulator_host, read_raw_parquet, to_csv_bytes, to_parquet_bytes,
     )
 
     ds = bigquery.Dataset(f"{project}.{dataset}")
@@ -50,7 +50,9 @@ def load_v2_tables(client: Any, project: str, dataset: str, location: str | None
         data = read_raw_parquet(folder / f"{table}.parquet", table, V2_TABLES)
         payload = to_csv_bytes(data, table) if use_csv else to_parquet_bytes(data)
         job = client.load_table_from_file(
-            io.BytesIO(payload), f"{project}.{dataset}.{table}", job_config=load_job_config(table, use_csv),
+            io.BytesIO(payload), f"{project}.{dataset}.{table}",
+            # the CI emulator refuses timePartitioning in load jobs: layout on real BigQuery only
+            job_config=load_job_config(table, use_csv, layout=emulator_host() is None),
             location=location, rewind=True, timeout=LOAD_TIMEOUT_SECONDS,
         )
         job.result(retry=retry, timeout=LOAD_TIMEOUT_SECONDS)
