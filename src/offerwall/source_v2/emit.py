@@ -51,6 +51,7 @@ def drop_v2(duckdb_path: str | Path) -> None:
 
 
 def emit_v2(duckdb_path: str | Path, *, fresh: bool, parquet_dir: str | Path | None = None) -> dict[str, int]:
+    """Emit raw_v2 for the source in `duckdb_path` (see _emit_v2); DuckDB failures become one-line errors."""
     try:
         return _emit_v2(duckdb_path, fresh=fresh, parquet_dir=parquet_dir)
     except duckdb.Error as exc:
@@ -61,8 +62,8 @@ def _emit_v2(duckdb_path: str | Path, *, fresh: bool, parquet_dir: str | Path | 
     """Emit raw_v2 for the source system in `duckdb_path`; return {table: rows added}.
 
     fresh=True (after `generate`): replace raw_v2 with the whole history up to the clock.
-    fresh=False (after `advance`): append what happened since raw_v2's own clock; raw_v2 must
-    exist and must not be ahead of or behind the v1 source by more than that advance.
+    fresh=False (after `advance`): append what the v1 source gained since raw_v2's own clock (one
+    advance or several made with --source-model v1 in between); raw_v2 must exist.
     """
     t_begin = time.perf_counter()
     con = duckdb.connect(str(duckdb_path))
