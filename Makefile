@@ -74,6 +74,7 @@ orchestrate: install
 
 lint: install
 	$(BIN)/sqlfluff lint models snapshots analyses macros tests/singular
+	$(BIN)/sqlfluff lint models/staging/offerwall_v2 models/marts/offer_experience --config .sqlfluff-v2
 
 test: install emulator chromium
 	$(BIN)/pytest

@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 
 from offerwall import OfferwallError
 from offerwall.raw_io import RAW_TABLES, export_raw_parquet
+from offerwall.source_v2.contract import RAW_V2_SCHEMA, export_v2_parquet
 
 EMULATOR_ENV = "BIGQUERY_EMULATOR_HOST"
 # BigQuery type -> the Arrow type a Parquet file needs to load into it without conversion.
@@ -68,28 +69,31 @@ def emulator_host() -> str | None:
     return host if "://" in host else f"http://{host}"
 
 
-def bigquery_schema(table: str) -> list[Any]:
+def bigquery_schema(table: str, contract: dict | None = None) -> list[Any]:
     """The explicit BigQuery schema of one raw table (all columns NULLABLE, contract order)."""
     from google.cloud import bigquery
 
-    return [bigquery.SchemaField(name, bq_type, mode="NULLABLE") for name, _, bq_type in RAW_TABLES[table]]
+    return [bigquery.SchemaField(name, bq_type, mode="NULLABLE") for name, _, bq_type in (contract or RAW_TABLES)[table]]
 
 
-def arrow_schema(table: str) -> pa.Schema:
-    return pa.schema([(name, ARROW_TYPES[bq_type]) for name, _, bq_type in RAW_TABLES[table]])
+def arrow_schema(table: str, contract: dict | None = None) -> pa.Schema:
+    return pa.schema([(name, ARROW_TYPES[bq_type]) for name, _, bq_type in (contract or RAW_TABLES)[table]])
 
 
-def read_raw_parquet(path: Path, table: str) -> pa.Table:
-    """One raw table's Parquet file, checked against the contract and cast to the BigQuery types."""
+def read_raw_parquet(path: Path, table: str, contract: dict | None = None) -> pa.Table:
+    """One raw table's Parquet file, checked against the contract and cast to the BigQuery types.
+
+    `contract`: {table: columns} of the table's schema (default the raw one, RAW_TABLES)."""
+    contract = contract or RAW_TABLES
     if not path.is_file():
         raise OfferwallError(f"missing {path}: expected one <table>.parquet per raw table")
     data = pq.read_table(path)
-    expected = [name for name, _, _ in RAW_TABLES[table]]
+    expected = [name for name, _, _ in contract[table]]
     if data.column_names != expected:
         raise OfferwallError(
             f"{path} has columns {data.column_names}, the raw contract says {expected}"
         )
-    target = arrow_schema(table)
+    target = arrow_schema(table, contract)
     columns = []
     for name, field in zip(expected, target, strict=True):
         column = data.column(name)
@@ -184,6 +188,7 @@ def _resolve_parquet(duckdb_path: str | None, parquet_dir: str | None, scratch: 
     if duckdb_path:
         out = Path(parquet_dir) if parquet_dir else scratch
         export_raw_parquet(duckdb_path, out)
+        export_v2_parquet(duckdb_path, out / RAW_V2_SCHEMA)  # nothing when the source has no raw_v2
         return out
     if parquet_dir:
         folder = Path(parquet_dir)
@@ -192,6 +197,7 @@ def _resolve_parquet(duckdb_path: str | None, parquet_dir: str | None, scratch: 
         return folder
     default = os.environ.get("DUCKDB_PATH", "warehouse.duckdb")
     export_raw_parquet(default, scratch)
+    export_v2_parquet(default, scratch / RAW_V2_SCHEMA)
     return scratch
 
 
@@ -201,8 +207,13 @@ def load_bigquery(
     location: str | None = None,
     duckdb_path: str | None = None,
     parquet_dir: str | None = None,
+    v2_dataset: str = RAW_V2_SCHEMA,
 ) -> dict[str, int]:
-    """Load every raw table into `project.dataset`; return {table: rows now in BigQuery}."""
+    """Load every raw table into `project.dataset`; return {table: rows now in BigQuery}.
+
+    When the source has v2 tables (a `raw_v2/` folder of Parquet files, exported from a source
+    generated with --source-model v2) they are loaded into `project.v2_dataset` too, partitioned
+    and clustered (docs/source-redesign.md); their counts are keyed `<v2_dataset>.<table>`."""
     from google.api_core import exceptions as gexc
     from google.cloud import bigquery
 
@@ -248,6 +259,11 @@ def load_bigquery(
                         f"{dataset}.{table}: loaded {loaded} rows, the source has {data.num_rows}"
                     )
                 counts[table] = int(loaded)
+            if (folder / RAW_V2_SCHEMA).is_dir():
+                from offerwall.source_v2.bigquery import load_v2_tables
+
+                counts.update(load_v2_tables(client, project, v2_dataset, location, folder / RAW_V2_SCHEMA,
+                                             use_csv, retry))
         except gexc.GoogleAPIError as exc:
             raise OfferwallError(f"BigQuery refused the load: {_one_line(exc)}") from None
         except OSError as exc:  # connection refused, DNS, ...
@@ -256,5 +272,6 @@ def load_bigquery(
         finally:
             client.close()
     for table, rows in counts.items():
-        print(f"loaded {project}.{dataset}.{table}: {rows} rows")
+        where = table if "." in table else f"{dataset}.{table}"  # v2 tables: <v2_dataset>.<table>
+        print(f"loaded {project}.{where}: {rows} rows")
     return counts

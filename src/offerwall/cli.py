@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--duckdb", default=None, metavar="PATH", help=duckdb_help)
     gen.add_argument("--parquet", default=None, metavar="DIR",
                      help="also write the raw tables as Parquet into this folder")
+    gen.add_argument("--source-model", choices=("v1", "v2"), default="v1",
+                     help="v2 also writes the versioned tables and the event log into schema raw_v2 "
+                          "(docs/source-redesign.md)")
 
     adv = sub.add_parser(
         "advance", help="move an existing source system forward the way production would",
@@ -114,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     adv.add_argument("--duckdb", default=None, metavar="PATH", help=duckdb_help)
     adv.add_argument("--parquet", default=None, metavar="DIR",
                      help="also write the raw tables as Parquet into this folder")
+    adv.add_argument("--source-model", choices=("v1", "v2"), default=None,
+                     help="v2 also appends to raw_v2 (default: v2 when the source has raw_v2)")
 
     bq = sub.add_parser(
         "load-bigquery", help="load the raw tables into BigQuery from Parquet",
@@ -128,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     bq.add_argument("--duckdb", default="", metavar="PATH",
                     help="export the raw tables of this DuckDB file to Parquet first")
     bq.add_argument("--parquet", default=None, metavar="DIR", help="folder of <table>.parquet files to load")
+    bq.add_argument("--v2-dataset", default="raw_v2", metavar="NAME",
+                    help="dataset for the v2 tables, loaded when the source has them (default: raw_v2)")
 
     bench = sub.add_parser(
         "bench", help="benchmark generation and dbt builds at several scales",
@@ -191,15 +198,28 @@ def _dispatch(args: argparse.Namespace) -> int:
             duckdb_path=args.duckdb,
             parquet_dir=args.parquet,
         )
+        from offerwall.source_v2 import drop_v2, emit_v2
+
+        if args.source_model == "v2":
+            emit_v2(args.duckdb, fresh=True, parquet_dir=args.parquet)
+        else:
+            drop_v2(args.duckdb)
     elif args.command == "advance":
+        from offerwall.generator import advance
+        from offerwall.source_v2 import emit_v2, has_v2
+
+        with_v2 = args.source_model == "v2" or (args.source_model is None and has_v2(args.duckdb))
+        if with_v2 and not has_v2(args.duckdb):  # checked before the source moves
+            raise OfferwallError(f"{args.duckdb} has no raw_v2: its source was generated with --source-model v1; "
+                                 "generate it again with --source-model v2")
         if args.until is not None:
             from offerwall.generator.catch_up import advance_until
 
             advance_until(until=args.until, duckdb_path=args.duckdb, parquet_dir=args.parquet)
-            return 0
-        from offerwall.generator import advance
-
-        advance(days=args.days, duckdb_path=args.duckdb, parquet_dir=args.parquet)
+        else:
+            advance(days=args.days, duckdb_path=args.duckdb, parquet_dir=args.parquet)
+        if with_v2:
+            emit_v2(args.duckdb, fresh=False, parquet_dir=args.parquet)
     elif args.command == "load-bigquery":
         from offerwall.bigquery_loader import load_bigquery
 
@@ -209,6 +229,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             location=args.location,
             duckdb_path=args.duckdb,
             parquet_dir=args.parquet,
+            v2_dataset=args.v2_dataset,
         )
     elif args.command == "bench":
         from offerwall.bench import run_bench

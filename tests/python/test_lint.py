@@ -43,6 +43,29 @@ def test_project_sql_is_lint_clean(tmp_path: Path) -> None:
     assert "FAIL" not in res.stdout
 
 
+V2_PATHS = ("models/staging/offerwall_v2", "models/marts/offer_experience")
+
+
+def test_v2_source_sql_is_lint_clean(tmp_path: Path) -> None:
+    """The models enabled only with the v2 source (the default lint skips them as disabled), linted
+    compiled with `source_model: v2` (.sqlfluff-v2)."""
+    env = dict(
+        os.environ,
+        DUCKDB_PATH=str(tmp_path / "lint.duckdb"),
+        DBT_TARGET="dev",
+        DBT_TARGET_PATH=str(tmp_path / "target"),
+        DBT_LOG_PATH=str(tmp_path / "logs"),
+        DBT_PROFILES_DIR=str(REPO),
+    )
+    res = subprocess.run(
+        [SQLFLUFF, "lint", *V2_PATHS, "--config", ".sqlfluff-v2", "--disable-progress-bar"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=900,
+    )
+    report = "\n".join(line for line in res.stdout.splitlines() if line.strip())
+    assert res.returncode == 0, f"sqlfluff lint (v2) failed:\n{report[-12000:]}\n{res.stderr[-3000:]}"
+    assert "Skipped file" not in res.stdout + res.stderr, "v2 models were skipped instead of linted"
+
+
 def test_lint_config_flags_style_breaks() -> None:
     """The house rules are on: uppercase keywords, leading commas, implicit aliases, tabs."""
     config = FluffConfig.from_path(str(REPO), overrides={"templater": "raw"})

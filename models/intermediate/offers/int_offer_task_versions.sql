@@ -6,7 +6,12 @@
 with
 
 snp_offerwall__offer_tasks as (
-    select * from {{ ref('snp_offerwall__offer_tasks') }}
+    {#- source_model(): v2 has the versions in the source, complete from creation (docs/source-redesign.md) #}
+    {% if source_model() == 'v2' %}
+        select * from {{ ref('stg_offerwall_v2__offer_task_versions_as_v1') }}
+    {% else %}
+        select * from {{ ref('snp_offerwall__offer_tasks') }}
+    {% endif %}
 ),
 
 ordered as (

@@ -4,7 +4,12 @@
 with
 
 snp_offerwall__offers as (
-    select * from {{ ref('snp_offerwall__offers') }}
+    {#- source_model(): v2 has the versions in the source, complete from creation (docs/source-redesign.md) #}
+    {% if source_model() == 'v2' %}
+        select * from {{ ref('stg_offerwall_v2__offer_versions_as_v1') }}
+    {% else %}
+        select * from {{ ref('snp_offerwall__offers') }}
+    {% endif %}
 ),
 
 ordered as (

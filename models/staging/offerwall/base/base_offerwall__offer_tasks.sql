@@ -6,7 +6,12 @@
 with
 
 source as (
-    select * from {{ source('offerwall', 'offer_tasks') }}
+    {#- source_model(): with v2 the same rules read the v2 projection (docs/source-redesign.md) #}
+    {% if source_model() == 'v2' %}
+        select * from {{ ref('stg_offerwall_v2__offer_tasks_as_v1') }}
+    {% else %}
+        select * from {{ source('offerwall', 'offer_tasks') }}
+    {% endif %}
 ),
 
 base_offerwall__offers as (

@@ -4,7 +4,12 @@
 with
 
 source as (
-    select * from {{ source('offerwall', 'ua_spend_daily') }}
+    {#- source_model(): v2 keeps this table's v1 shape (docs/source-redesign.md) #}
+    {% if source_model() == 'v2' %}
+        select * from {{ source('offerwall_v2', 'ua_spend_daily') }}
+    {% else %}
+        select * from {{ source('offerwall', 'ua_spend_daily') }}
+    {% endif %}
 ),
 
 cleaned as (

@@ -10,7 +10,12 @@
 with
 
 source as (
-    select * from {{ source('offerwall', 'user_offers') }}
+    {#- source_model(): with v2 the same rules read the v2 projection (docs/source-redesign.md) #}
+    {% if source_model() == 'v2' %}
+        select * from {{ ref('stg_offerwall_v2__user_offers_as_v1') }}
+    {% else %}
+        select * from {{ source('offerwall', 'user_offers') }}
+    {% endif %}
 ),
 
 base_offerwall__offer_tasks as (

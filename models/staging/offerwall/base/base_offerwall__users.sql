@@ -5,7 +5,12 @@
 with
 
 source as (
-    select * from {{ source('offerwall', 'users') }}
+    {#- source_model(): v2 keeps this table's v1 shape (docs/source-redesign.md) #}
+    {% if source_model() == 'v2' %}
+        select * from {{ source('offerwall_v2', 'users') }}
+    {% else %}
+        select * from {{ source('offerwall', 'users') }}
+    {% endif %}
 ),
 
 stg_gdpr__erasure_requests as (
