@@ -24,7 +24,8 @@ dim_users as (
 ),
 
 as_of as (
-    select cast({{ as_of_timestamp() }} as date) as as_of_date
+    select as_of_date
+    from {{ ref('int_warehouse_as_of') }}
 ),
 
 completions as (

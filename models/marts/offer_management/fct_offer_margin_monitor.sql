@@ -9,7 +9,8 @@ fct_offer_daily_performance as (
 ),
 
 as_of as (
-    select cast({{ as_of_timestamp() }} as date) as as_of_date
+    select as_of_date
+    from {{ ref('int_warehouse_as_of') }}
 ),
 
 windowed as (

@@ -13,7 +13,8 @@ fct_task_completions as (
 ),
 
 as_of as (
-    select {{ as_of_timestamp() }} as as_of_at
+    select as_of_at
+    from {{ ref('int_warehouse_as_of') }}
 ),
 
 version_performance as (

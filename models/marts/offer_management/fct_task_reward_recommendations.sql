@@ -23,7 +23,8 @@ fct_task_completions as (
 ),
 
 as_of as (
-    select cast({{ as_of_timestamp() }} as date) as as_of_date
+    select as_of_date
+    from {{ ref('int_warehouse_as_of') }}
 ),
 
 matured as (
