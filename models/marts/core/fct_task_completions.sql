@@ -66,6 +66,8 @@ final as (
         -- flags
         is_reversed,
         has_amount_mismatch,
+        is_parent_inferred,
+        is_before_task_created,
 
         -- durations
         minutes_to_complete,

@@ -1,0 +1,89 @@
+{#
+    The audit trail of daily builds, in the audit schema (`<target.schema>_audit` / `audit`):
+      - audit_build_log: one row per `dbt build`/`dbt run` that selected audit_raw_load_profile
+        (the full daily build): started (on-run-start), then finished with `succeeded`
+        (on-run-end). A killed build keeps succeeded = NULL. publish_marts reads the latest row.
+      - audit_raw_load_baseline: the raw load profile of the last fully green build, what the
+        volume guards compare the next load with (raw_load_guards.sql).
+      - audit_quarantine_share_history: the quarantine share of each raw table at each green
+        build, the trailing baseline of the test quarantine_share_jump.
+    Failed builds never update the baseline nor the history, so a bad load is judged against
+    the last good one however many times it is retried.
+#}
+
+{% macro is_daily_build() -%}
+    {{ return(execute and flags.WHICH in ('build', 'run') and 'model.offerwall.audit_raw_load_profile' in selected_resources) }}
+{%- endmacro %}
+
+
+{% macro audit_on_run_start() -%}
+    {%- if is_daily_build() -%}
+        {%- set log = audit_relation('audit_build_log') -%}
+        {%- do adapter.create_schema(log) -%}
+        {%- do run_query(
+            'create table if not exists ' ~ log ~ ' ('
+            ~ 'invocation_id ' ~ dbt.type_string()
+            ~ ', started_at ' ~ dbt.type_timestamp()
+            ~ ', finished_at ' ~ dbt.type_timestamp()
+            ~ ', is_wap ' ~ dbt.type_boolean()
+            ~ ', succeeded ' ~ dbt.type_boolean() ~ ')'
+        ) -%}
+        {%- do run_query(
+            'insert into ' ~ log ~ ' (invocation_id, started_at, finished_at, is_wap, succeeded) values ('
+            ~ "'" ~ invocation_id ~ "', " ~ dbt.current_timestamp() ~ ', null, '
+            ~ ('true' if var('wap', false) else 'false') ~ ', null)'
+        ) -%}
+    {%- endif -%}
+    select 1 as audit_on_run_start
+{%- endmacro %}
+
+
+{% macro audit_on_run_end(results) -%}
+    {%- if is_daily_build() -%}
+        {%- set failed = [] -%}
+        {%- for result in results -%}
+            {%- if result.status not in ('success', 'pass', 'warn', 'no-op') -%}
+                {%- do failed.append(result.node.unique_id ~ ' (' ~ result.status ~ ')') -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- set ok = failed | length == 0 -%}
+        {%- if not ok -%}
+            {{ log('Build not publishable, failed or skipped: ' ~ (failed[:10] | join(', ')) ~ (' ...' if failed | length > 10 else ''), info=true) }}
+        {%- endif -%}
+        {%- if ok -%}
+            {%- set baseline = audit_relation('audit_raw_load_baseline') -%}
+            {%- do run_query(
+                'create or replace table ' ~ baseline ~ ' as select * from ' ~ ref('audit_raw_load_profile')
+            ) -%}
+            {%- do record_quarantine_shares() -%}
+        {%- endif -%}
+        {%- do run_query(
+            'update ' ~ audit_relation('audit_build_log') ~ ' set finished_at = ' ~ dbt.current_timestamp()
+            ~ ', succeeded = ' ~ ('true' if ok else 'false')
+            ~ " where invocation_id = '" ~ invocation_id ~ "'"
+        ) -%}
+    {%- endif -%}
+    select 1 as audit_on_run_end
+{%- endmacro %}
+
+
+{% macro record_quarantine_shares() -%}
+    {%- set history = audit_relation('audit_quarantine_share_history') -%}
+    {%- do run_query(
+        'create table if not exists ' ~ history ~ ' ('
+        ~ 'invocation_id ' ~ dbt.type_string()
+        ~ ', recorded_at ' ~ dbt.type_timestamp()
+        ~ ', table_name ' ~ dbt.type_string()
+        ~ ', quarantined_rows ' ~ dbt.type_bigint()
+        ~ ', raw_rows ' ~ dbt.type_bigint() ~ ')'
+    ) -%}
+    {%- set parts = [] -%}
+    {%- for table in raw_tables() -%}
+        {%- do parts.append(
+            "select '" ~ invocation_id ~ "', " ~ dbt.current_timestamp() ~ ", '" ~ table ~ "', "
+            ~ '(select count(*) from ' ~ ref('stg_offerwall__' ~ table ~ '_quarantine') ~ '), '
+            ~ '(select count(*) from ' ~ source('offerwall', table) ~ ')'
+        ) -%}
+    {%- endfor -%}
+    {%- do run_query('insert into ' ~ history ~ ' ' ~ (parts | join(' union all '))) -%}
+{%- endmacro %}
