@@ -53,7 +53,7 @@
         {%- if ok -%}
             {%- set baseline = audit_relation('audit_raw_load_baseline') -%}
             {%- do run_query(
-                'create or replace table ' ~ baseline ~ ' as select * from ' ~ ref('audit_raw_load_profile')
+                'create or replace table ' ~ baseline ~ ' as select * from ' ~ audit_relation('audit_raw_load_profile')
             ) -%}
             {%- do record_quarantine_shares() -%}
         {%- endif -%}
@@ -81,9 +81,19 @@
     {%- for table in raw_tables() -%}
         {%- do parts.append(
             "select '" ~ invocation_id ~ "', " ~ dbt.current_timestamp() ~ ", '" ~ table ~ "', "
-            ~ '(select count(*) from ' ~ ref('stg_offerwall__' ~ table ~ '_quarantine') ~ '), '
-            ~ '(select count(*) from ' ~ source('offerwall', table) ~ ')'
+            ~ '(select count(*) from ' ~ graph_relation('model.offerwall.stg_offerwall__' ~ table ~ '_quarantine') ~ '), '
+            ~ '(select count(*) from ' ~ graph_relation('source.offerwall.offerwall.' ~ table) ~ ')'
         ) -%}
     {%- endfor -%}
     {%- do run_query('insert into ' ~ history ~ ' ' ~ (parts | join(' union all '))) -%}
+{%- endmacro %}
+
+
+{#- The relation of a model or source, from the graph (hooks cannot call ref()/source()
+    conditionally). -#}
+{% macro graph_relation(unique_id) -%}
+    {%- set node = graph.sources[unique_id] if unique_id.startswith('source.') else graph.nodes[unique_id] -%}
+    {{ return(api.Relation.create(
+        database=node.database, schema=node.schema,
+        identifier=(node.identifier if unique_id.startswith('source.') else (node.alias or node.name)))) }}
 {%- endmacro %}
