@@ -10,7 +10,7 @@ On generated data with every kind of deliberately bad row (the generator's groun
 - every raw row is accounted for: raw = staged + quarantined + superseded (older versions and
   exact copies of an id whose latest version is staged or quarantined), and every staged
   completion reaches fct_task_completions;
-- the warn-level share test is silent on a normal load (guarantee 13); an error-level one, at the threshold var
+- the warn-level share test is silent on a normal load (guarantee 10); an error-level one, at the threshold var
   `quarantine_error_share`, fails the build on a broken export and the marts keep their last good
   numbers instead of publishing wrong ones.
 """

@@ -1,4 +1,4 @@
-"""Guarantee 13: warnings that mean something (issue 10, reproduction 8).
+"""Guarantee 10: warnings that mean something (issue 10, reproduction 8).
 
 On a normal load (the generator's steady share of bad rows) `dbt build` shows no warning, so a
 new problem changes what a build shows. The quarantine share of each raw table is judged against

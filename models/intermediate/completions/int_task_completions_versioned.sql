@@ -46,7 +46,7 @@ raw_task_rows as (
         case when reason = 'unknown_task_type' then null else task_type end as task_type,
         row_number() over (
             partition by offer_task_id
-            order by updated_at desc, loaded_at desc, raw_row_key
+            order by updated_at desc, loaded_at desc, raw_row_key asc
         ) as recency
     from base_offerwall__offer_tasks
     where offer_task_id is not null

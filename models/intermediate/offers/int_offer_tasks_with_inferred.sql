@@ -41,7 +41,7 @@ raw_rows as (
         *,
         row_number() over (
             partition by offer_task_id
-            order by updated_at desc, loaded_at desc, raw_row_key
+            order by updated_at desc, loaded_at desc, raw_row_key asc
         ) as recency
     from base_offerwall__offer_tasks
     where offer_task_id is not null

@@ -55,7 +55,7 @@ raw_rows as (
         *,
         row_number() over (
             partition by offer_id
-            order by updated_at desc, loaded_at desc, raw_row_key
+            order by updated_at desc, loaded_at desc, raw_row_key asc
         ) as recency
     from base_offerwall__offers
     where offer_id is not null
