@@ -1,9 +1,11 @@
 {#
     The audit trail of daily builds, in the audit schema (`<target.schema>_audit` / `audit`):
-      - audit_build_log: one row per `dbt build`/`dbt run` that selected audit_raw_load_profile
-        (the full daily build): started (on-run-start), then finished with `succeeded`
-        (on-run-end). A killed build keeps succeeded = NULL. publish_marts reads the latest row.
-      - audit_raw_load_baseline: the raw load profile of the last fully green build, what the
+      - audit_build_log: one row per `dbt build`/`run`/`snapshot`/`seed`: started
+        (on-run-start), then finished with `succeeded` (on-run-end); `is_complete` when it
+        selected the raw load profile and every mart (the daily build). A killed build keeps
+        succeeded = NULL. publish_marts publishes only after a complete, green wap build that
+        is the latest logged one (a later partial build of a private mart blocks it).
+      - audit_raw_load_baseline: the raw load profile of the last complete, green build, what the
         volume guards compare the next load with (raw_load_guards.sql).
       - audit_quarantine_share_history: the quarantine share of each raw table at each green
         build, the trailing baseline of the test quarantine_share_jump.
@@ -11,13 +13,29 @@
     the last good one however many times it is retried.
 #}
 
-{% macro is_daily_build() -%}
-    {{ return(execute and flags.WHICH in ('build', 'run') and 'model.offerwall.audit_raw_load_profile' in selected_resources) }}
+{#- Every dbt command that writes models is logged; a "complete" one selected the raw load
+    profile and every mart (the daily build). -#}
+{% macro is_logged_build() -%}
+    {{ return(execute and flags.WHICH in ('build', 'run', 'snapshot', 'seed')) }}
+{%- endmacro %}
+
+
+{% macro is_complete_build() -%}
+    {%- if 'model.offerwall.audit_raw_load_profile' not in selected_resources -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.resource_type == 'model' and node.original_file_path.startswith('models/marts/')
+            and node.unique_id not in selected_resources -%}
+            {{ return(false) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(true) }}
 {%- endmacro %}
 
 
 {% macro audit_on_run_start() -%}
-    {%- if is_daily_build() -%}
+    {%- if is_logged_build() -%}
         {%- set log = audit_relation('audit_build_log') -%}
         {%- do adapter.create_schema(log) -%}
         {%- do run_query(
@@ -26,12 +44,14 @@
             ~ ', started_at ' ~ dbt.type_timestamp()
             ~ ', finished_at ' ~ dbt.type_timestamp()
             ~ ', is_wap ' ~ dbt.type_boolean()
+            ~ ', is_complete ' ~ dbt.type_boolean()
             ~ ', succeeded ' ~ dbt.type_boolean() ~ ')'
         ) -%}
         {%- do run_query(
-            'insert into ' ~ log ~ ' (invocation_id, started_at, finished_at, is_wap, succeeded) values ('
+            'insert into ' ~ log ~ ' (invocation_id, started_at, finished_at, is_wap, is_complete, succeeded) values ('
             ~ "'" ~ invocation_id ~ "', " ~ dbt.current_timestamp() ~ ', null, '
-            ~ ('true' if var('wap', false) else 'false') ~ ', null)'
+            ~ ('true' if var('wap', false) else 'false') ~ ', '
+            ~ ('true' if is_complete_build() else 'false') ~ ', null)'
         ) -%}
     {%- endif -%}
     select 1 as audit_on_run_start
@@ -39,7 +59,7 @@
 
 
 {% macro audit_on_run_end(results) -%}
-    {%- if is_daily_build() -%}
+    {%- if is_logged_build() -%}
         {%- set failed = [] -%}
         {%- for result in results -%}
             {%- if result.status not in ('success', 'pass', 'warn', 'no-op') -%}
@@ -50,7 +70,7 @@
         {%- if not ok -%}
             {{ log('Build not publishable, failed or skipped: ' ~ (failed[:10] | join(', ')) ~ (' ...' if failed | length > 10 else ''), info=true) }}
         {%- endif -%}
-        {%- if ok -%}
+        {%- if ok and is_complete_build() -%}
             {%- set baseline = audit_relation('audit_raw_load_baseline') -%}
             {%- do run_query(
                 'create or replace table ' ~ baseline ~ ' as select * from ' ~ audit_relation('audit_raw_load_profile')

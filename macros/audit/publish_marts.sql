@@ -13,8 +13,8 @@
         no bytes scanned, no query cost; partitioning and clustering kept), then the table
         grants of the mart's folder. BigQuery has no multi-table DDL transaction: each mart
         switches atomically, the set within seconds (docs/bigquery.md).
-    Refused (an error, nothing copied) unless the latest daily build in audit_build_log was
-    a write-audit-publish build that finished green: a failed or killed build never reaches
+    Refused (an error, nothing copied) unless the latest build in audit_build_log was a
+    complete write-audit-publish build (raw load profile and every mart) that finished green: a failed or killed build never reaches
     the analysts, however the scheduler treats exit codes.
 #}
 {% macro publish_marts() -%}
@@ -23,20 +23,22 @@
     {%- endif -%}
 
     {#- the gate: the latest daily build passed -#}
-    {%- set log = existing_audit_relation('audit_build_log') -%}
-    {%- if log is none -%}
+    {%- set build_log = existing_audit_relation('audit_build_log') -%}
+    {%- if build_log is none -%}
         {{ exceptions.raise_compiler_error('Marts not published: no daily build has run (no ' ~ audit_relation('audit_build_log') ~ ').') }}
     {%- endif -%}
     {%- set latest = run_query(
-        'select invocation_id, cast(started_at as ' ~ dbt.type_string() ~ '), is_wap, succeeded from ' ~ log
+        'select invocation_id, cast(started_at as ' ~ dbt.type_string() ~ '), is_wap, succeeded, is_complete from ' ~ build_log
         ~ ' order by started_at desc limit 1'
     ).rows -%}
     {%- if latest | length == 0 -%}
-        {{ exceptions.raise_compiler_error('Marts not published: no daily build in ' ~ log ~ '.') }}
+        {{ exceptions.raise_compiler_error('Marts not published: no daily build in ' ~ build_log ~ '.') }}
     {%- endif -%}
     {%- set row = latest[0] -%}
     {%- if not row[2] -%}
         {{ exceptions.raise_compiler_error('Marts not published: the latest build (' ~ row[0] ~ ', started ' ~ row[1] ~ ') did not run with wap: true.') }}
+    {%- elif not row[4] -%}
+        {{ exceptions.raise_compiler_error('Marts not published: the latest build (' ~ row[0] ~ ', started ' ~ row[1] ~ ') did not build every mart and the raw load profile (a partial build; run the daily build).') }}
     {%- elif row[3] is none -%}
         {{ exceptions.raise_compiler_error('Marts not published: the latest build (' ~ row[0] ~ ', started ' ~ row[1] ~ ') never finished (killed?).') }}
     {%- elif not row[3] -%}
