@@ -125,7 +125,7 @@ def test_a_task_deleted_from_the_replica_keeps_its_completions(baseline: tuple[W
     """Reproduction 7: a task deleted from the replica removed its completions' revenue from every mart."""
     base, _ = baseline
     wh = base.copy_to(tmp_path / "deleted")
-    fct = model(wh, "fct_task_completions")
+    fct = model(base, "fct_task_completions")  # same relation; the copy has no manifest yet
     task, n, revenue = wh.query(
         f"select offer_task_id, count(*), sum(revenue_usd) from {fct.fqn} where not is_parent_inferred "
         "group by 1 having sum(revenue_usd) > 0 order by 2 desc limit 1"
@@ -150,7 +150,7 @@ def test_erasure_without_a_users_row_keeps_the_completions(baseline: tuple[Wareh
     project = tmp_path / "project"
     shutil.copytree(base.project_dir, project)
     wh = base.copy_to(tmp_path / "erased", project_dir=project)
-    fct = model(wh, "fct_task_completions")
+    fct = model(base, "fct_task_completions")  # same relation; the copy has no manifest yet
     user, n, revenue = wh.query(
         f"select user_id, count(*), sum(revenue_usd) from {fct.fqn} group by 1 having sum(revenue_usd) > 0 order by 2 desc, 1 limit 1"
     )[0]

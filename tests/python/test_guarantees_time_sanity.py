@@ -33,12 +33,12 @@ def rounds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     base, build = baseline_warehouse(tmp_path_factory)
     assert build.success, build.summary()
     wh = base.copy_to(tmp_path_factory.mktemp("time") / "wh")
-    fct = model(wh, "fct_task_completions")
+    fct = model(base, "fct_task_completions")  # the copy has no manifest before its first dbt call
     now = wh.scalar("select max(_loaded_at) from raw.user_offers")
     # two credited completions of clean tasks, and one clean task with completions
     a, b = [r[0] for r in wh.query(f"select completion_id from {fct.fqn} where status = 'credited' order by completion_id limit 2")]
     task = wh.scalar(
-        f"select t.id from raw.offer_tasks as t join {model(wh, 'stg_offerwall__offer_tasks').fqn} as s on s.offer_task_id = t.id "
+        f"select t.id from raw.offer_tasks as t join {model(base, 'stg_offerwall__offer_tasks').fqn} as s on s.offer_task_id = t.id "
         f"where t.id in (select offer_task_id from {fct.fqn}) order by t.id limit 1"
     )
     assert wh.scalar("select count(*) from raw.offer_tasks where id = ?", [task]) == 1
@@ -144,10 +144,10 @@ def test_a_completion_before_its_task_existed_is_valued_by_the_first_version(
     wh = base.copy_to(tmp_path / "early")
     now = wh.scalar("select max(_loaded_at) from raw.user_offers")
     task, offer, created = wh.query(
-        f"select offer_task_id, offer_id, created_at from {model(wh, 'stg_offerwall__offer_tasks').fqn} "
+        f"select offer_task_id, offer_id, created_at from {model(base, 'stg_offerwall__offer_tasks').fqn} "
         "where created_at > (select min(created_at) + interval 5 day from raw.offer_tasks) order by offer_task_id limit 1"
     )[0]
-    user = wh.scalar(f"select user_id from {model(wh, 'stg_offerwall__users').fqn} order by user_id limit 1")
+    user = wh.scalar(f"select user_id from {model(base, 'stg_offerwall__users').fqn} order by user_id limit 1")
     next_id = wh.scalar("select max(id) + 1 from raw.user_offers")
     values = []
     for i, completed in enumerate((f"timestamp '{created}' - interval 3 day", "timestamp '1970-01-02 00:00:00'")):
