@@ -1,9 +1,9 @@
 {#
     The audit trail of daily builds, in the audit schema (`<target.schema>_audit` / `audit`):
-      - audit_build_log: one row per `dbt build`/`run`/`snapshot`/`seed`: started
-        (on-run-start), then finished with `succeeded` (on-run-end); `is_complete` when it
-        selected the raw load profile and every mart (the daily build). A killed build keeps
-        succeeded = NULL. publish_marts publishes only after a complete, green wap build that
+      - audit_build_log: per `dbt build`/`run`/`snapshot`/`seed`, a `started` row
+        (on-run-start) and a `finished` row with `succeeded` (on-run-end), append-only;
+        `is_complete` when it selected the raw load profile and every mart (the daily build).
+        A killed build has no `finished` row. publish_marts publishes only after a complete, green wap build that
         is the latest logged one (a later partial build of a private mart blocks it).
       - audit_raw_load_baseline: the raw load profile of the last complete, green build, what the
         volume guards compare the next load with (raw_load_guards.sql).
@@ -41,20 +41,27 @@
         {%- do run_query(
             'create table if not exists ' ~ log ~ ' ('
             ~ 'invocation_id ' ~ dbt.type_string()
-            ~ ', started_at ' ~ dbt.type_timestamp()
-            ~ ', finished_at ' ~ dbt.type_timestamp()
+            ~ ', logged_at ' ~ dbt.type_timestamp()
+            ~ ', event ' ~ dbt.type_string()
             ~ ', is_wap ' ~ dbt.type_boolean()
             ~ ', is_complete ' ~ dbt.type_boolean()
             ~ ', succeeded ' ~ dbt.type_boolean() ~ ')'
         ) -%}
-        {%- do run_query(
-            'insert into ' ~ log ~ ' (invocation_id, started_at, finished_at, is_wap, is_complete, succeeded) values ('
-            ~ "'" ~ invocation_id ~ "', " ~ dbt.current_timestamp() ~ ', null, '
-            ~ ('true' if var('wap', false) else 'false') ~ ', '
-            ~ ('true' if is_complete_build() else 'false') ~ ', null)'
-        ) -%}
+        {%- do log_build_event('started', 'null') -%}
     {%- endif -%}
     select 1 as audit_on_run_start
+{%- endmacro %}
+
+
+{#- Append-only (no UPDATE): one `started` and one `finished` row per invocation. -#}
+{% macro log_build_event(event, succeeded) -%}
+    {%- do run_query(
+        'insert into ' ~ audit_relation('audit_build_log')
+        ~ ' (invocation_id, logged_at, event, is_wap, is_complete, succeeded) values ('
+        ~ "'" ~ invocation_id ~ "', " ~ dbt.current_timestamp() ~ ", '" ~ event ~ "', "
+        ~ ('true' if var('wap', false) else 'false') ~ ', '
+        ~ ('true' if is_complete_build() else 'false') ~ ', ' ~ succeeded ~ ')'
+    ) -%}
 {%- endmacro %}
 
 
@@ -77,11 +84,7 @@
             ) -%}
             {%- do record_quarantine_shares() -%}
         {%- endif -%}
-        {%- do run_query(
-            'update ' ~ audit_relation('audit_build_log') ~ ' set finished_at = ' ~ dbt.current_timestamp()
-            ~ ', succeeded = ' ~ ('true' if ok else 'false')
-            ~ " where invocation_id = '" ~ invocation_id ~ "'"
-        ) -%}
+        {%- do log_build_event('finished', 'true' if ok else 'false') -%}
     {%- endif -%}
     select 1 as audit_on_run_end
 {%- endmacro %}

@@ -28,8 +28,11 @@
         {{ exceptions.raise_compiler_error('Marts not published: no daily build has run (no ' ~ audit_relation('audit_build_log') ~ ').') }}
     {%- endif -%}
     {%- set latest = run_query(
-        'select invocation_id, cast(started_at as ' ~ dbt.type_string() ~ '), is_wap, succeeded, is_complete from ' ~ build_log
-        ~ ' order by started_at desc limit 1'
+        'select started.invocation_id, cast(started.logged_at as ' ~ dbt.type_string() ~ '), started.is_wap,'
+        ~ ' finished.succeeded, started.is_complete, finished.invocation_id is not null'
+        ~ ' from (select * from ' ~ build_log ~ " where event = 'started' order by logged_at desc limit 1) as started"
+        ~ ' left join ' ~ build_log ~ ' as finished on finished.invocation_id = started.invocation_id'
+        ~ " and finished.event = 'finished'"
     ).rows -%}
     {%- if latest | length == 0 -%}
         {{ exceptions.raise_compiler_error('Marts not published: no daily build in ' ~ build_log ~ '.') }}
@@ -39,7 +42,7 @@
         {{ exceptions.raise_compiler_error('Marts not published: the latest build (' ~ row[0] ~ ', started ' ~ row[1] ~ ') did not run with wap: true.') }}
     {%- elif not row[4] -%}
         {{ exceptions.raise_compiler_error('Marts not published: the latest build (' ~ row[0] ~ ', started ' ~ row[1] ~ ') did not build every mart and the raw load profile (a partial build; run the daily build).') }}
-    {%- elif row[3] is none -%}
+    {%- elif not row[5] -%}
         {{ exceptions.raise_compiler_error('Marts not published: the latest build (' ~ row[0] ~ ', started ' ~ row[1] ~ ') never finished (killed?).') }}
     {%- elif not row[3] -%}
         {{ exceptions.raise_compiler_error('Marts not published: the latest build (' ~ row[0] ~ ', started ' ~ row[1] ~ ') failed; the published marts keep their last good numbers.') }}

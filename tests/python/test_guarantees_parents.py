@@ -42,11 +42,14 @@ def test_no_completion_is_quarantined_for_its_parent(baseline: tuple[Warehouse, 
 
 def test_completions_of_bad_tasks_and_offers_stay_with_their_amounts(baseline: tuple[Warehouse, Any]) -> None:
     wh, _ = baseline
-    fct, stg = model(wh, "fct_task_completions"), model(wh, "stg_offerwall__user_offers")
+    fct, base = model(wh, "fct_task_completions"), model(wh, "base_offerwall__user_offers")
+    # the latest version of each completion that has no defect of its own (staged, or quarantined
+    # only for its parent), whose task or offer row is labelled bad
     bad_parent = f"""
-        select s.completion_id, s.payout_usd from {stg.fqn} as s
-        where cast(s.offer_task_id as varchar) in (select row_id from labels.bad_rows where table_name = 'offer_tasks')
-           or cast(s.offer_id as varchar) in (select row_id from labels.bad_rows where table_name = 'offers')
+        select b.completion_id from {base.fqn} as b
+        where (b.disposition = 'staged' or b.reason = 'parent_quarantined')
+          and (cast(b.offer_task_id as varchar) in (select row_id from labels.bad_rows where table_name = 'offer_tasks')
+            or cast(b.offer_id as varchar) in (select row_id from labels.bad_rows where table_name = 'offers'))
     """
     n_bad = wh.scalar(f"select count(*) from ({bad_parent})")
     assert n_bad > 50, f"the baseline has only {n_bad} clean completions of bad tasks/offers"

@@ -181,10 +181,10 @@ def _diff(wa: Warehouse, a: Relation, wb: Warehouse, b: Relation) -> str:
 def test_publish_is_refused_without_a_good_build(good: Warehouse, tmp_path: Path) -> None:
     """A killed build (no build log entry) or a plain non-wap call publishes nothing."""
     other = good.copy_to(tmp_path / "killed")
-    # what a killed `dbt build` leaves: its log row started, never finished
+    # what a killed `dbt build` leaves: a `started` log row without its `finished` row
     other.execute(
-        "update dev_audit.audit_build_log set succeeded = null "
-        "where started_at = (select max(started_at) from dev_audit.audit_build_log)"
+        "delete from dev_audit.audit_build_log where event = 'finished' and invocation_id = "
+        "(select invocation_id from dev_audit.audit_build_log where event = 'started' order by logged_at desc limit 1)"
     )
     res = other.dbt("run-operation", "publish_marts", vars=WAP)
     assert not res.success and "not published" in res.text, res.summary()
