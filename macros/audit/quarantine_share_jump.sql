@@ -6,7 +6,7 @@
     above it. Without history (first builds): no row.
 #}
 {% macro quarantine_share_jump_sql() -%}
-{%- set history = existing_audit_relation('audit_quarantine_share_history') if execute else none -%}
+{%- set history = existing_audit_relation('audit_quarantine_share_history') if execute and flags.WHICH in ('build', 'test', 'retry') else none -%}
 with
 
 current_shares as (
