@@ -17,15 +17,15 @@ fct_ua_cohorts as (
 
 fact_margin as (
     select
-        users.signup_date as cohort_date,
-        users.acquisition_channel,
-        users.country,
-        users.platform,
+        signups.signup_date as cohort_date,
+        signups.acquisition_channel,
+        signups.country,
+        signups.platform,
         sum(completions.margin_usd) as margin_usd
     from fct_task_completions as completions
-    inner join stg_offerwall__users as users
-        on completions.user_id = users.user_id
-    group by users.signup_date, users.acquisition_channel, users.country, users.platform
+    inner join stg_offerwall__users as signups
+        on completions.user_id = signups.user_id
+    group by signups.signup_date, signups.acquisition_channel, signups.country, signups.platform
 ),
 
 final as (
