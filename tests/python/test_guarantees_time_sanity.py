@@ -64,7 +64,12 @@ def rounds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     )
     status_a_1 = wh.scalar(f"select status from {fct.fqn} where completion_id = ?", [a])
     task_revenue_1 = wh.query(task_revenue)[0]
-    dim_task_1 = wh.query(f"select reward_coins, is_inferred from {model(wh, 'dim_offer_tasks').fqn} where offer_task_id = ?", [task])
+    dim = model(wh, "dim_offer_tasks")
+    has_flag = wh.scalar(
+        "select count(*) from information_schema.columns where table_schema = ? and table_name = ? and column_name = 'is_inferred'",
+        [dim.schema, dim.identifier],
+    )
+    dim_task_1 = wh.query(f"select reward_coins, {'is_inferred' if has_flag else 'null'} from {dim.fqn} where offer_task_id = ?", [task])
 
     # round 2, a day later: the real reversal of a, the real edit of the task
     wh.execute(
