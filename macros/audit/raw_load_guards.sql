@@ -149,14 +149,14 @@
     {%- if baseline is not none -%}
         {%- set changed_sql -%}
             with current_profile as ({{ raw_load_profile_sql(baseline) }})
-            select b.table_name, cast(b.load_date as {{ dbt.type_string() }}), b.row_count
+            select b.table_name, cast(b.load_date as {{ dbt.type_string() }}) as load_day, b.row_count
             from {{ baseline }} as b
             inner join current_profile as c
                 on b.table_name = c.table_name
                 and b.load_date = c.load_date
             where b.row_count = c.row_count
                 and b.content_checksum <> c.content_checksum
-            order by 1, 2
+            order by b.table_name, load_day
         {%- endset -%}
         {%- for row in run_query(changed_sql) -%}
             {%- do problems.append('raw.' ~ row[0] ~ ': the ' ~ _fmt_int(row[2]) ~ ' rows loaded on ' ~ row[1]
@@ -175,11 +175,11 @@
                 select spend_date, lead(spend_date) over (order by spend_date) as next_date from days
             )
             select
-                cast({{ dbt.dateadd('day', 1, 'spend_date') }} as date),
-                cast({{ dbt.dateadd('day', -1, 'next_date') }} as date)
+                cast({{ dbt.dateadd('day', 1, 'spend_date') }} as date) as gap_from,
+                cast({{ dbt.dateadd('day', -1, 'next_date') }} as date) as gap_to
             from next_days
             where {{ days_between('spend_date', 'next_date') }} > 1
-            order by 1
+            order by gap_from
         {%- endset -%}
         {%- for row in run_query(gaps_sql) -%}
             {%- do problems.append('raw.ua_spend_daily has no spend from ' ~ row[0] ~ ' to ' ~ row[1]
