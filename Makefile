@@ -53,7 +53,10 @@ run: install
 	rm -f "$(DUCKDB_PATH)" "$(DUCKDB_PATH).wal"
 	$(BIN)/offerwall generate --users $(USERS) --days $(DAYS) --seed $(SEED) \
 		--bad-rate $(BAD_RATE) --fraud-rate $(FRAUD_RATE) --duckdb "$(DUCKDB_PATH)"
-	$(BIN)/dbt build
+	@# write-audit-publish (docs/guarantees.md): build and test into private schemas, publish the
+	@# marts analysts read only when everything passed
+	$(BIN)/dbt build --vars '{wap: true}'
+	$(BIN)/dbt run-operation publish_marts --vars '{wap: true}'
 	$(BIN)/dbt docs generate --static
 	@$(BIN)/offerwall fraud-eval --duckdb "$(DUCKDB_PATH)" || true
 	@echo

@@ -15,10 +15,13 @@
     Disposition: `quarantined` when there is a reason; `staged` for the latest version of the
     entity (a clean copy preferred to a bad copy of the same version); else `superseded`.
     An entity whose latest version is bad has no staged row: older versions are not promoted.
+    unordered_reasons: reasons whose timestamps cannot be trusted (e.g. `updated_in_future`):
+    such a row is quarantined and never counts as the latest version, so it cannot freeze its
+    entity (a later real version still wins; the previous clean version stays staged).
     `copy_number` numbers identical copies, so each raw row gets its own raw_row_key; copy 1
     is the one staged, so a rebuild gives the same rows (identical copies are interchangeable).
 #}
-{% macro disposition_ctes(relation, entity_key, version_columns, own_rules, parent_rules=[]) -%}
+{% macro disposition_ctes(relation, entity_key, version_columns, own_rules, parent_rules=[], unordered_reasons=[]) -%}
     {%- set version_partition = entity_key ~ ', ' ~ (version_columns | join(', ')) -%}
 own_checked as (
     select
@@ -60,6 +63,9 @@ dispositioned as (
             when row_number() over (
                 partition by {{ entity_key }}
                 order by
+                    {% if unordered_reasons -%}
+                    case when reason in ('{{ unordered_reasons | join("', '") }}') then 1 else 0 end,
+                    {% endif -%}
                     {% for column in version_columns -%}
                     {{ column }} desc,
                     {% endfor -%}

@@ -6,8 +6,8 @@
     the marts all the same); `exclude_reasons` can leave reasons out.
     The staging model depends on its quarantine model, so when the error-level test fails,
     `dbt build` skips staging's children: the marts keep their last good numbers.
-    Applied twice per source: severity warn at var('quarantine_warn_share') to surface the
-    share, severity error at var('quarantine_error_share') to stop a build on a broken feed.
+    Applied twice per source: severity warn at var('quarantine_warn_share') (near the error
+    level; a jump against the table's own baseline warns earlier, tests/singular), severity error at var('quarantine_error_share') to stop a build on a broken feed.
 #}
 {% test quarantine_share_below(model, raw, max_share, exclude_reasons=[]) %}
 

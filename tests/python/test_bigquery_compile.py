@@ -43,6 +43,7 @@ PRODUCTION_DATASETS = {
     "marts_offer_management",
     "marts_user_acquisition",
     "marts_anti_fraud",
+    "audit",  # raw load profile, build log (write-audit-publish, docs/guarantees.md)
 }
 
 

@@ -3,12 +3,14 @@
 On generated data with every kind of deliberately bad row (the generator's ground truth is
 `labels.bad_rows`; the models never read it):
 - the build stays green;
-- each labelled bad row is in its table's quarantine model with its reason (= its kind);
+- each labelled bad row is in its table's quarantine model with its reason (= its kind), but
+  a users row whose only defect is an unknown referrer: it is kept with referrer NULL
+  (guarantee 12, test_guarantees_parents.py);
 - text case/space noise is cleaned in staging, not quarantined;
 - every raw row is accounted for: raw = staged + quarantined + superseded (older versions and
   exact copies of an id whose latest version is staged or quarantined), and every staged
   completion reaches fct_task_completions;
-- a warn-level test surfaces the quarantine share; an error-level one, at the threshold var
+- the warn-level share test is silent on a normal load (guarantee 10); an error-level one, at the threshold var
   `quarantine_error_share`, fails the build on a broken export and the marts keep their last good
   numbers instead of publishing wrong ones.
 """
@@ -44,6 +46,8 @@ QUARANTINE_KEY = {
     "ua_spend_daily": "strftime(spend_date, '%Y-%m-%d') || '|' || channel || '|' || country || '|' || platform",
 }
 # Models that carry every raw row (base) and the staged rows, per raw table.
+# Labelled bad rows the warehouse keeps on purpose (never dropped for a parent): (table, kind).
+KEPT_KINDS = {("users", "unknown_fk")}
 STAGING_ID = {
     "offers": "offer_id",
     "offer_tasks": "offer_task_id",
@@ -51,8 +55,12 @@ STAGING_ID = {
     "users": "user_id",
     "ua_spend_daily": None,  # grain key, no id column
 }
-# A broken upstream export: a quarter of the completions arrive with a status nobody knows.
-BROKEN_EXPORT = "update raw.user_offers set status = 'CREDITED_V2' where id % 4 = 0"
+# A broken upstream export: a new version of every 4th completion, with a status nobody knows (appended
+# like a real load, so the raw load guards let it through to the quarantine share tests)
+BROKEN_EXPORT = (
+    "insert into raw.user_offers select * replace ('CREDITED_V2' as status, updated_at + interval 1 minute as updated_at, "
+    "_loaded_at + interval 1 minute as _loaded_at) from raw.user_offers where id % 4 = 0"
+)
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +103,8 @@ def test_every_bad_row_is_quarantined_with_its_reason(baseline: tuple[Warehouse,
     wrong: Counter[tuple[str, str, str]] = Counter()
     examples: dict[Any, str] = {}
     for table, row_id, kind in labels:
+        if (table, kind) in KEPT_KINDS:
+            continue
         got = reasons.get((table, row_id))
         if not got:
             missing[(table, kind)] += 1
@@ -224,13 +234,14 @@ def _quarantine_tests(wh: Warehouse, table: str) -> dict[str, str]:
     return out
 
 
-def test_quarantine_share_is_surfaced_as_a_warning(baseline: tuple[Warehouse, Any]) -> None:
+def test_quarantine_share_tests_pass_on_a_normal_load(baseline: tuple[Warehouse, Any]) -> None:
     wh, build = baseline
     assert build.success, build.summary()
     tests = _quarantine_tests(wh, "user_offers")
     assert {"warn", "error"} <= set(tests), f"user_offers quarantine share tests by severity: {tests}"
     warn, error = build.node(tests["warn"]), build.node(tests["error"])
-    assert warn is not None and warn.status == "warn", f"{tests['warn']}: {warn}"
+    # quarantine_warn_share sits far above the normal bad rate: silent on a normal load
+    assert warn is not None and warn.status == "pass", f"{tests['warn']}: {warn}"
     assert error is not None and error.status == "pass", f"{tests['error']}: {error}"
 
 
@@ -243,9 +254,10 @@ def test_quarantine_error_threshold_is_the_var(baseline: tuple[Warehouse, Any], 
     assert share > 0
     copy = wh.copy_to(tmp_path / "threshold")
     below = copy.dbt("test", "--select", tests["error"], vars={"quarantine_error_share": share / 2})
-    assert not below.success and [n.status for n in below.nodes] == ["fail"], below.summary()
+    # (the project's on-run hooks are nodes of the result too: look at the test only)
+    assert not below.success and [n.status for n in below.nodes if n.resource_type == "test"] == ["fail"], below.summary()
     above = copy.dbt("test", "--select", tests["error"], vars={"quarantine_error_share": min(1.0, share * 2)})
-    assert above.success and [n.status for n in above.nodes] == ["pass"], above.summary()
+    assert above.success and [n.status for n in above.nodes if n.resource_type == "test"] == ["pass"], above.summary()
 
 
 def test_broken_export_stops_the_pipeline(baseline: tuple[Warehouse, Any], tmp_path: Path) -> None:
@@ -259,7 +271,9 @@ def test_broken_export_stops_the_pipeline(baseline: tuple[Warehouse, Any], tmp_p
     failed = {n.name for n in res.by_status("fail", "error")}
     error_test = _quarantine_tests(wh, "user_offers")["error"]
     assert error_test in failed, f"expected {error_test} to fail; failed: {sorted(failed)}"
-    downstream = wh.descendants("source.offerwall.offerwall.user_offers") & {m.name for m in marts}
+    # fed by the completions (every model also depends on the raw load profile, which reads every
+    # raw table: descendants of the source would be every model)
+    downstream = wh.descendants("model.offerwall.base_offerwall__user_offers") & {m.name for m in marts}
     assert "fct_task_completions" in downstream, downstream
     rebuilt = sorted(n.name for n in res.nodes if n.status == "success" and n.name in downstream)
     assert not rebuilt, f"marts rebuilt from the broken export (they must keep the last good numbers): {rebuilt}"

@@ -1,5 +1,6 @@
 -- Point in time, on the built data: every completion's task version belongs to its task and
--- was valid at its completed_at. Returns the completions that break it.
+-- was valid at its completed_at (or is its first version, for a completion dated before the
+-- task existed: is_before_task_created). Returns the completions that break it.
 with
 
 fct_task_completions as (
@@ -15,6 +16,8 @@ checked as (
         completions.completion_id,
         completions.offer_task_id,
         completions.completed_at,
+        completions.is_before_task_created,
+        versions.version_number,
         versions.offer_task_id as version_task_id,
         versions.valid_from,
         versions.valid_to
@@ -27,7 +30,7 @@ final as (
     select *
     from checked
     where version_task_id <> offer_task_id
-        or completed_at < valid_from
+        or (completed_at < valid_from and not (is_before_task_created and version_number = 1))
         or completed_at >= valid_to
 )
 

@@ -5,6 +5,11 @@
 --     the user were promised for it), whatever the status;
 --   revenue_usd / reward_cost_usd / margin_usd: recognised, i.e. zero unless `credited`
 --     (pending is on hold, reversed was clawed back, rejected was never credited).
+-- Never dropped, never a crash for its parent (docs/guarantees.md, guarantee 12):
+--   a completion dated before its task's (offer's) first version is valued by that first
+--   version (is_before_task_created); a completion whose task or offer never had a clean
+--   version (bad from birth) keeps its own amounts, takes position and type from the task's
+--   latest raw row and is flagged is_parent_inferred (the dims carry an inferred member).
 with
 
 stg_offerwall__user_offers as (
@@ -19,17 +24,53 @@ int_offer_versions as (
     select * from {{ ref('int_offer_versions') }}
 ),
 
+base_offerwall__offer_tasks as (
+    select * from {{ ref('base_offerwall__offer_tasks') }}
+),
+
+first_task_versions as (
+    select * from int_offer_task_versions
+    where version_number = 1
+),
+
+first_offer_versions as (
+    select * from int_offer_versions
+    where version_number = 1
+),
+
+-- the latest raw row of each task, whatever its defect: position and type of an inferred task
+raw_task_rows as (
+    select
+        offer_task_id,
+        task_position,
+        case when reason = 'unknown_task_type' then null else task_type end as task_type,
+        row_number() over (
+            partition by offer_task_id
+            order by updated_at desc, loaded_at desc, raw_row_key asc
+        ) as recency
+    from base_offerwall__offer_tasks
+    where offer_task_id is not null
+),
+
+raw_tasks as (
+    select * from raw_task_rows
+    where recency = 1
+),
+
 joined as (
     select
         completions.*,
-        task_versions.offer_task_version_id,
-        task_versions.task_type,
-        task_versions.task_position,
-        task_versions.reward_coins as version_reward_coins,
-        task_versions.payout_cents as version_payout_cents,
-        task_versions.status as task_status_at_completion,
-        offer_versions.offer_version_id,
-        offer_versions.status as offer_status_at_completion
+        coalesce(task_versions.offer_task_version_id, first_task.offer_task_version_id) as offer_task_version_id,
+        coalesce(task_versions.task_type, first_task.task_type, raw_tasks.task_type) as task_type,
+        coalesce(task_versions.task_position, first_task.task_position, raw_tasks.task_position) as task_position,
+        coalesce(task_versions.reward_coins, first_task.reward_coins) as version_reward_coins,
+        coalesce(task_versions.payout_cents, first_task.payout_cents) as version_payout_cents,
+        coalesce(task_versions.status, first_task.status) as task_status_at_completion,
+        coalesce(offer_versions.offer_version_id, first_offer.offer_version_id) as offer_version_id,
+        coalesce(offer_versions.status, first_offer.status) as offer_status_at_completion,
+        task_versions.offer_task_version_id is null
+        and first_task.offer_task_version_id is not null as is_before_task_created,
+        first_task.offer_task_version_id is null or first_offer.offer_version_id is null as is_parent_inferred
     from stg_offerwall__user_offers as completions
     left join int_offer_task_versions as task_versions
         on completions.offer_task_id = task_versions.offer_task_id
@@ -39,6 +80,12 @@ joined as (
         on completions.offer_id = offer_versions.offer_id
         and completions.completed_at >= offer_versions.valid_from
         and (completions.completed_at < offer_versions.valid_to or offer_versions.valid_to is null)
+    left join first_task_versions as first_task
+        on completions.offer_task_id = first_task.offer_task_id
+    left join first_offer_versions as first_offer
+        on completions.offer_id = first_offer.offer_id
+    left join raw_tasks
+        on completions.offer_task_id = raw_tasks.offer_task_id
 ),
 
 final as (
@@ -75,6 +122,8 @@ final as (
 
         -- flags
         status = 'reversed' as is_reversed,
+        is_parent_inferred,
+        is_before_task_created,
         coalesce(
             reward_coins <> version_reward_coins or payout_cents <> version_payout_cents,
             false

@@ -1,8 +1,10 @@
--- One row per offer task, its current state, with its offer and its version count.
+-- One row per offer task, its current state, with its offer and its version count. A task
+-- that completions point at but staging does not hold is an inferred member (is_inferred):
+-- its last clean version, or what its raw row says (int_offer_tasks_with_inferred).
 with
 
-stg_offerwall__offer_tasks as (
-    select * from {{ ref('stg_offerwall__offer_tasks') }}
+int_offer_tasks_with_inferred as (
+    select * from {{ ref('int_offer_tasks_with_inferred') }}
 ),
 
 int_offer_task_versions as (
@@ -38,10 +40,13 @@ final as (
         -- history
         coalesce(version_counts.version_count, 0) as version_count,
 
+        -- flags
+        tasks.is_inferred,
+
         -- timestamps
         tasks.created_at,
         tasks.updated_at
-    from stg_offerwall__offer_tasks as tasks
+    from int_offer_tasks_with_inferred as tasks
     left join version_counts
         on tasks.offer_task_id = version_counts.offer_task_id
 )

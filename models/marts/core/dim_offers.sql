@@ -1,12 +1,14 @@
--- One row per offer, its current state, with its task count.
+-- One row per offer, its current state, with its task count. An offer that completions or
+-- tasks point at but staging does not hold is an inferred member (is_inferred): its last
+-- clean version, or what its raw row says (int_offers_with_inferred).
 with
 
-stg_offerwall__offers as (
-    select * from {{ ref('stg_offerwall__offers') }}
+int_offers_with_inferred as (
+    select * from {{ ref('int_offers_with_inferred') }}
 ),
 
-stg_offerwall__offer_tasks as (
-    select * from {{ ref('stg_offerwall__offer_tasks') }}
+int_offer_tasks_with_inferred as (
+    select * from {{ ref('int_offer_tasks_with_inferred') }}
 ),
 
 task_counts as (
@@ -14,7 +16,7 @@ task_counts as (
         offer_id,
         count(*) as task_count,
         count(case when status = 'active' then 1 end) as active_task_count
-    from stg_offerwall__offer_tasks
+    from int_offer_tasks_with_inferred
     group by 1
 ),
 
@@ -39,10 +41,13 @@ final as (
         coalesce(task_counts.task_count, 0) as task_count,
         coalesce(task_counts.active_task_count, 0) as active_task_count,
 
+        -- flags
+        offers.is_inferred,
+
         -- timestamps
         offers.created_at,
         offers.updated_at
-    from stg_offerwall__offers as offers
+    from int_offers_with_inferred as offers
     left join task_counts
         on offers.offer_id = task_counts.offer_id
 )

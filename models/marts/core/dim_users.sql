@@ -31,6 +31,7 @@ joined as (
 
         -- flags
         signups.user_id is not null as has_user_record,
+        coalesce(signups.has_unknown_referrer, false) as has_unknown_referrer,
         {{ is_paid_channel('signups.acquisition_channel') }} as is_paid_channel,
 
         -- activity

@@ -15,7 +15,11 @@
       3. or its user is GDPR-erased (user id starts with var('erased_user_prefix')): the few
          erased users' rows are rewritten on every run, so an erasure added to the seed reaches
          the fact on the next build, whatever the rows' age;
-      4. or it is not in the fact yet (e.g. a row that was quarantined and is now clean).
+      4. or it is not in the fact yet (e.g. a row that was quarantined and is now clean);
+      5. or the fact has it with is_parent_inferred (its task or offer had no clean version):
+         the few such rows are re-joined on every run, so they link to the parent's first
+         clean version as soon as it exists. A fact built before the flag existed is rewritten
+         whole once (on_schema_change appends the column).
     With unique_key completion_id the batch replaces the fact's rows; the post-hook deletes the
     completions that left int_task_completions_versioned (their latest version went to
     quarantine). Result: the incremental fact equals a full refresh (nothing to delete on a
@@ -48,6 +52,10 @@ int_task_completions_versioned as (
 ),
 
 {% if is_incremental_run() %}
+    {%- set has_flag = true -%}
+    {%- if execute and this is not string and not var('assume_incremental', false) -%}
+        {%- set has_flag = 'is_parent_inferred' in (adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list) -%}
+    {%- endif %}
     int_offer_task_versions as (
         select * from {{ ref('int_offer_task_versions') }}
     ),
@@ -73,6 +81,11 @@ int_task_completions_versioned as (
             or completions.completion_id in (select stale.completion_id from stale_version_joins as stale)
             or starts_with(completions.user_id, '{{ var("erased_user_prefix") }}')
             or completions.completion_id not in (select fact.completion_id from {{ this }} as fact)
+            {%- if has_flag %}
+            or completions.completion_id in (select fact.completion_id from {{ this }} as fact where fact.is_parent_inferred)
+            {%- else %}
+            or true
+            {%- endif %}
     ),
 {% else %}
     completions_batch as (
@@ -110,6 +123,8 @@ final as (
         -- flags
         is_reversed,
         has_amount_mismatch,
+        is_parent_inferred,
+        is_before_task_created,
 
         -- durations
         minutes_to_complete,

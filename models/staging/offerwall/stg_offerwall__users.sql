@@ -14,6 +14,9 @@ final as (
         user_id,
         referrer_user_id,
 
+        -- flags
+        has_unknown_referrer,
+
         -- dimensions
         country,
         platform,

@@ -1,8 +1,14 @@
 -- Every raw.offer_tasks row, typed and cleaned, with its disposition: `staged` (the latest
 -- clean version of the task), `superseded` (an older version or an exact copy) or
 -- `quarantined` (breaks a rule of docs/source_system.md; `reason` names the first one).
--- The one join: the parent offer's disposition, so no staged task points at an offer that
--- is not staged (unknown_fk: no such offer in raw; parent_quarantined: the offer is bad).
+-- The one join: the parent offer, so no staged task points at an offer that is not staged
+-- (unknown_fk: the offer never existed, in raw or in the snapshots' history;
+-- parent_quarantined: the offer is bad). The completions of such a task are kept all the
+-- same (the dims carry an inferred member, guarantee 12). Time sanity: created_at/updated_at after
+-- _loaded_at (+ var future_tolerance_hours) is quarantined and never counts as the latest
+-- version, so it never opens a snapshot version dated in the future.
+-- Volume guard: built after the raw load passed its guards (models/audit).
+-- depends_on: {{ ref('audit_raw_load_profile') }}
 with
 
 source as (
@@ -16,6 +22,10 @@ source as (
 
 base_offerwall__offers as (
     select * from {{ ref('base_offerwall__offers') }}
+),
+
+snp_offerwall__offers as (
+    select * from {{ ref('snp_offerwall__offers') }}
 ),
 
 cleaned as (
@@ -41,12 +51,24 @@ cleaned as (
     from source
 ),
 
+offer_ids as (
+    select
+        offer_id,
+        case when disposition = 'staged' then 1 else 0 end as is_staged
+    from base_offerwall__offers
+    where offer_id is not null
+    union all
+    select
+        offer_id,
+        0 as is_staged
+    from snp_offerwall__offers
+),
+
 offers as (
     select
         offer_id,
-        max(case when disposition = 'staged' then 1 else 0 end) = 1 as is_staged
-    from base_offerwall__offers
-    where offer_id is not null
+        max(is_staged) = 1 as is_staged
+    from offer_ids
     group by 1
 ),
 
@@ -75,11 +97,14 @@ fingerprinted as (
         ['null_amount', 'reward_coins is null or payout_cents is null'],
         ['negative_amount', 'reward_coins < 0 or payout_cents < 0'],
         ['absurd_amount', absurd_amount_condition('reward_coins', 'payout_cents')],
+        ['created_in_future', future_condition('created_at')],
+        ['updated_in_future', future_condition('updated_at')],
         ['unknown_fk', 'not is_offer_known'],
     ],
     parent_rules=[
         ['parent_quarantined', 'not is_offer_staged'],
     ],
+    unordered_reasons=['created_in_future', 'updated_in_future'],
 ) }},
 
 final as (

@@ -1,6 +1,10 @@
 -- Every raw.offers row, typed and cleaned, with its disposition: `staged` (the latest clean
 -- version of the offer), `superseded` (an older version or an exact copy) or `quarantined`
--- (breaks a rule of docs/source_system.md; `reason` names the first one).
+-- (breaks a rule of docs/source_system.md; `reason` names the first one). Time sanity:
+-- created_at/updated_at after _loaded_at (+ var future_tolerance_hours) is quarantined and
+-- never counts as the latest version (it cannot open a snapshot version dated in the future).
+-- Volume guard: built after the raw load passed its guards (models/audit).
+-- depends_on: {{ ref('audit_raw_load_profile') }}
 with
 
 source as (
@@ -53,7 +57,10 @@ fingerprinted as (
         ['null_key', 'offer_id is null or created_at is null or updated_at is null'],
         ['unknown_status', "coalesce(status, '') not in ('active', 'paused', 'ended')"],
         ['malformed_json', 'not (' ~ is_json_text_array('platforms_json') ~ ' and ' ~ is_json_text_array('countries_json') ~ ')'],
+        ['created_in_future', future_condition('created_at')],
+        ['updated_in_future', future_condition('updated_at')],
     ],
+    unordered_reasons=['created_in_future', 'updated_in_future'],
 ) }},
 
 final as (

@@ -1,6 +1,8 @@
 -- Every raw.ua_spend_daily row, typed and cleaned, with its disposition: `staged` (the latest
 -- copy of a day x channel x country x platform, by _loaded_at), `superseded` (an older or
 -- identical copy) or `quarantined` (`reason` names the rule it breaks).
+-- Volume guard: built after the raw load passed its guards (models/audit).
+-- depends_on: {{ ref('audit_raw_load_profile') }}
 with
 
 source as (

@@ -4,9 +4,16 @@
 -- names the first one). An id whose latest version is bad is not staged at all: its older
 -- versions are superseded, never promoted.
 -- Joins: the GDPR erasure list (user ids replaced before anything else sees them) and the
--- parents: unknown_fk when the user, task or offer is not in the replica at all (or the task
--- belongs to another offer); parent_quarantined when the task or offer exists but is bad
--- (a completion of a user whose users row is bad stays: dim_users keeps such users).
+-- parents: unknown_fk when the user, task or offer never existed (not in the replica, not in
+-- the snapshots' history; or the task belongs to another offer). A completion is never
+-- dropped for its parent: a bad, quarantined or deleted task/offer row, a users row deleted
+-- at erasure or a bad users row keep the completion (the fact links it to the parent's last
+-- clean version or an inferred member, docs/guarantees.md guarantee 12).
+-- Time sanity: updated_at after _loaded_at (+ var future_tolerance_hours) or before
+-- completed_at is quarantined and never counts as the latest version, so a row dated 2100
+-- cannot freeze a completion's status.
+-- Volume guard: built after the raw load passed its guards (models/audit).
+-- depends_on: {{ ref('audit_raw_load_profile') }}
 with
 
 source as (
@@ -34,6 +41,14 @@ stg_gdpr__erasure_requests as (
     select * from {{ ref('stg_gdpr__erasure_requests') }}
 ),
 
+snp_offerwall__offer_tasks as (
+    select * from {{ ref('snp_offerwall__offer_tasks') }}
+),
+
+snp_offerwall__offers as (
+    select * from {{ ref('snp_offerwall__offers') }}
+),
+
 cleaned as (
     select
         -- ids
@@ -41,6 +56,8 @@ cleaned as (
         coalesce(erasure.erased_user_id, trim(source.user_id)) as user_id,
         source.offer_id,
         source.offer_task_id,
+
+        erasure.user_id is not null as is_erased,
 
         -- status and context
         {{ clean_code('source.status') }} as status,
@@ -63,23 +80,33 @@ cleaned as (
         on trim(source.user_id) = erasure.user_id
 ),
 
+-- a parent is known when the replica has a row of it (any disposition) or history has one
+task_ids as (
+    select
+        offer_task_id,
+        case when disposition = 'staged' then offer_id end as staged_offer_id
+    from base_offerwall__offer_tasks
+    where offer_task_id is not null
+    union all
+    select
+        offer_task_id,
+        null as staged_offer_id
+    from snp_offerwall__offer_tasks
+),
+
 tasks as (
     select
         offer_task_id,
-        max(case when disposition = 'staged' then offer_id end) as staged_offer_id,
-        max(case when disposition = 'staged' then 1 else 0 end) = 1 as is_staged
-    from base_offerwall__offer_tasks
-    where offer_task_id is not null
+        max(staged_offer_id) as staged_offer_id
+    from task_ids
     group by 1
 ),
 
-offers as (
-    select
-        offer_id,
-        max(case when disposition = 'staged' then 1 else 0 end) = 1 as is_staged
-    from base_offerwall__offers
+offer_ids as (
+    select offer_id from base_offerwall__offers
     where offer_id is not null
-    group by 1
+    union distinct
+    select offer_id from snp_offerwall__offers
 ),
 
 users as (
@@ -91,12 +118,10 @@ users as (
 fingerprinted as (
     select
         cleaned.*,
-        users.user_id is not null as is_user_known,
+        users.user_id is not null or cleaned.is_erased as is_user_known,
         tasks.offer_task_id is not null as is_task_known,
-        offers.offer_id is not null as is_offer_known,
+        offer_ids.offer_id is not null as is_offer_known,
         tasks.staged_offer_id as task_offer_id,
-        coalesce(tasks.is_staged, false) as is_task_staged,
-        coalesce(offers.is_staged, false) as is_offer_staged,
         {{ row_fingerprint([
             'cleaned.user_id', 'cleaned.offer_id', 'cleaned.offer_task_id', 'cleaned.status',
             'cleaned.country', 'cleaned.device_platform', 'cleaned.ip_hash', 'cleaned.device_hash',
@@ -105,8 +130,8 @@ fingerprinted as (
     from cleaned
     left join tasks
         on cleaned.offer_task_id = tasks.offer_task_id
-    left join offers
-        on cleaned.offer_id = offers.offer_id
+    left join offer_ids
+        on cleaned.offer_id = offer_ids.offer_id
     left join users
         on cleaned.user_id = users.user_id
 ),
@@ -123,12 +148,14 @@ fingerprinted as (
         ['absurd_amount', absurd_amount_condition('reward_coins', 'payout_cents')],
         ['completed_before_started', 'completed_at < started_at'],
         ['completed_in_future', 'completed_at > loaded_at'],
+        ['updated_in_future', future_condition('updated_at', 'loaded_at')],
+        ['status_change_before_completion', 'updated_at < completed_at'],
         ['unknown_fk', 'not is_user_known or not is_task_known or not is_offer_known'],
     ],
     parent_rules=[
-        ['parent_quarantined', 'not is_task_staged or not is_offer_staged'],
         ['unknown_fk', 'task_offer_id <> offer_id'],
     ],
+    unordered_reasons=['updated_in_future', 'status_change_before_completion'],
 ) }},
 
 final as (

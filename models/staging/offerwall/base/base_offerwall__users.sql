@@ -1,7 +1,11 @@
 -- Every raw.users row, typed and cleaned, with its disposition: `staged` (the latest copy of
 -- the user, by _loaded_at), `superseded` (an older or identical copy) or `quarantined`
 -- (`reason` names the rule it breaks). GDPR: erased users get their surrogate id here, for
--- themselves and as a referrer. The one join: a referrer must be a user of the replica.
+-- themselves and as a referrer. The one join: the referrer. A user whose referrer is not a
+-- user of the replica is kept (never dropped for its parent): referrer_user_id NULL and
+-- has_unknown_referrer true.
+-- Volume guard: built after the raw load passed its guards (models/audit).
+-- depends_on: {{ ref('audit_raw_load_profile') }}
 with
 
 source as (
@@ -47,7 +51,7 @@ known_users as (
 fingerprinted as (
     select
         cleaned.*,
-        cleaned.referrer_user_id is null or referrers.user_id is not null as is_referrer_known,
+        cleaned.referrer_user_id is not null and referrers.user_id is null as has_unknown_referrer,
         {{ row_fingerprint([
             'cleaned.referrer_user_id', 'cleaned.country', 'cleaned.platform',
             'cleaned.acquisition_channel', 'cleaned.signed_up_at',
@@ -64,7 +68,6 @@ fingerprinted as (
     own_rules=[
         ['null_key', "user_id is null or user_id = '' or signed_up_at is null"],
         ['signed_up_in_future', 'signed_up_at > loaded_at'],
-        ['unknown_fk', 'not is_referrer_known'],
     ],
 ) }},
 
@@ -73,7 +76,8 @@ final as (
         -- ids
         {{ row_key(['user_id', 'loaded_at', 'row_fingerprint', 'copy_number']) }} as raw_row_key,
         user_id,
-        referrer_user_id,
+        case when not has_unknown_referrer then referrer_user_id end as referrer_user_id,
+        has_unknown_referrer,
 
         -- dimensions
         country,
