@@ -1,4 +1,5 @@
--- One row per current offer task: today's reward beside the largest reward that keeps the
+-- One row per current offer task with known terms (an inferred task of dim_offer_tasks, whose
+-- row the replica lost or quarantined, has no payout to price from and is left out): today's reward beside the largest reward that keeps the
 -- target margin (var reward_target_margin_pct) given the task's reversal rate.
 -- Per completion, expected revenue = payout x (1 - r) (a reversal claws the payout back) and
 -- expected reward cost = reward x (1 - r x k), k = var reversed_reward_recovery_share (the
@@ -125,6 +126,7 @@ recommended as (
         on tasks.offer_task_id = rates.offer_task_id
     left join dim_offers as offers
         on tasks.offer_id = offers.offer_id
+    where not tasks.is_inferred
 ),
 
 final as (
