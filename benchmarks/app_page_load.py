@@ -47,7 +47,7 @@ def data_layer_seconds(duckdb_path: str) -> dict[str, float]:
                 data.offer_daily(w, monitor["offer_id"].iloc[0])
             data.price_changes(w), data.funnel_drop_offs(w), data.reward_recommendations(w)
         elif name == "user_acquisition":
-            data.ua_dimensions(w), data.cohort_curves(w), data.ltv_accuracy(w)
+            data.ua_dimensions(w), data.cohort_roas_weekly(w), data.ltv_accuracy(w)
             data.ltv_forecast(w, "all"), data.max_cac(w)
         else:
             data.anomalies(w)

@@ -41,7 +41,7 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 APP_MODELS = {
     "stg_ops__fraud_review_decisions", "fct_fraud_review_status", "fct_fraud_review_outcomes",
     "fct_daily_anomalies", "fct_task_reward_recommendations", "fct_offer_margin_monitor",
-    "fct_offer_task_price_changes", "fct_offer_funnel_drop_offs", "fct_ua_cohort_curves",
+    "fct_offer_task_price_changes", "fct_offer_funnel_drop_offs", "fct_ua_cohort_roas_weekly",
     "fct_ua_ltv_forecast", "fct_ua_ltv_forecast_accuracy", "fct_ua_max_cac",
 }
 REVIEW_LOOP = ["--select", "stg_ops__fraud_review_decisions+", "--exclude-resource-type", "unit_test"]
@@ -130,9 +130,9 @@ def test_pages_get_the_marts_numbers_unchanged(built) -> None:
     assert set(lower["recommendation"]) <= {"lower"}
     monitor = data.margin_monitor(w, ["healthy"]).frame
     assert set(monitor["margin_status"]) == {"healthy"}
-    curves = data.cohort_curves(w, "all", "all", "all").frame
+    curves = data.cohort_roas_weekly(w, "all", "all", "all").frame
     assert set(curves["fraud_scope"]) == {"all_users", "excluding_suspected_fraud"}
-    assert data.cohort_curves(w, "no_channel", "all", "all").frame.empty
+    assert data.cohort_roas_weekly(w, "no_channel", "all", "all").frame.empty
     latest = data.anomalies(w, anomalies_only=False).frame
     assert latest["metric_date"].nunique() == 1
     assert data.anomalies(w).frame["is_anomaly"].all()

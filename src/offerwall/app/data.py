@@ -213,13 +213,13 @@ def reward_recommendations(wh: Warehouse, offer_id: int | None = None,
 
 # User acquisition
 def ua_dimensions(wh: Warehouse) -> dict[str, list[str]]:
-    frame = wh.query("select distinct acquisition_channel, country, platform from {fct_ua_cohort_curves}").frame
+    frame = wh.query("select distinct acquisition_channel, country, platform from {fct_ua_cohort_roas_weekly}").frame
     return {c: sorted(set(frame[c].dropna())) for c in ("acquisition_channel", "country", "platform")}
 
 
-def cohort_curves(wh: Warehouse, channel: str = "all", country: str = "all", platform: str = "all") -> Result:
+def cohort_roas_weekly(wh: Warehouse, channel: str = "all", country: str = "all", platform: str = "all") -> Result:
     sql = """
-        select * from {fct_ua_cohort_curves}
+        select * from {fct_ua_cohort_roas_weekly}
         where acquisition_channel = $channel and country = $country and platform = $platform
         order by cohort_week, fraud_scope
     """

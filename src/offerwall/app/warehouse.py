@@ -36,7 +36,7 @@ MARTS = {
     "fct_offer_funnel_drop_offs": "marts_offer_management",
     "fct_task_reward_recommendations": "marts_offer_management",
     "fct_user_ltv": "marts_user_acquisition",
-    "fct_ua_cohort_curves": "marts_user_acquisition",
+    "fct_ua_cohort_roas_weekly": "marts_user_acquisition",
     "fct_ua_ltv_forecast": "marts_user_acquisition",
     "fct_ua_ltv_forecast_accuracy": "marts_user_acquisition",
     "fct_ua_max_cac": "marts_user_acquisition",

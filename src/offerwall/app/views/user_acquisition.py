@@ -19,7 +19,7 @@ def main() -> None:
                                  index=dims["acquisition_channel"].index("all"))
         country = c[1].selectbox("Country", dims["country"], key="country", index=dims["country"].index("all"))
         platform = c[2].selectbox("Platform", dims["platform"], key="platform", index=dims["platform"].index("all"))
-        curves = data.cohort_curves(wh, channel, country, platform)
+        curves = data.cohort_roas_weekly(wh, channel, country, platform)
         if common.show(curves, "No cohort for this channel x country x platform."):
             long = curves.frame.melt(id_vars=["cohort_week", "fraud_scope"],
                                      value_vars=["roas_d7", "roas_d30", "roas_d90"],
