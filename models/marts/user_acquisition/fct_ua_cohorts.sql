@@ -4,6 +4,10 @@
 -- Organic and referral users carry no spend: spend_usd, CAC and ROAS are NULL for them.
 -- The horizons dN come from var('ltv_horizon_days') (7, 30, 90: the contract's column names
 -- margin_usd_d7, roas_d7, ...).
+-- Fraud (issue 11): suspected_fraud_users counts the cohort's users with is_suspected_fraud (risk
+-- tier high as of this build, fct_user_ltv); every margin and ROAS column has an
+-- _excl_suspected_fraud twin computed from those users' margin removed (spend unchanged: it
+-- was paid for them too).
 with
 
 fct_user_ltv as (
@@ -29,10 +33,13 @@ signups as (
         acquisition_channel,
         country,
         platform,
+        is_suspected_fraud,
         {% for days in var('ltv_horizon_days') -%}
             margin_usd_d{{ days }},
+            margin_usd_d{{ days }}_excl_suspected_fraud,
         {% endfor -%}
-        margin_usd_to_date
+        margin_usd_to_date,
+        margin_usd_to_date_excl_suspected_fraud
     from fct_user_ltv
     where signup_date is not null
 ),
@@ -44,10 +51,13 @@ signup_cohorts as (
         country,
         platform,
         count(*) as users, -- noqa: RF04
+        count(case when is_suspected_fraud then 1 end) as suspected_fraud_users,
         {% for days in var('ltv_horizon_days') -%}
             sum(margin_usd_d{{ days }}) as margin_usd_d{{ days }},
+            sum(margin_usd_d{{ days }}_excl_suspected_fraud) as margin_usd_d{{ days }}_excl_suspected_fraud,
         {% endfor -%}
-        sum(margin_usd_to_date) as margin_usd_to_date
+        sum(margin_usd_to_date) as margin_usd_to_date,
+        sum(margin_usd_to_date_excl_suspected_fraud) as margin_usd_to_date_excl_suspected_fraud
     from signups
     group by cohort_date, acquisition_channel, country, platform
 ),
@@ -123,11 +133,14 @@ cohorts as (
         coalesce(signup_cohorts.country, spend.country) as country,
         coalesce(signup_cohorts.platform, spend.platform) as platform,
         coalesce(signup_cohorts.users, 0) as users, -- noqa: RF04
+        coalesce(signup_cohorts.suspected_fraud_users, 0) as suspected_fraud_users,
         spend.spend_usd,
         {% for days in var('ltv_horizon_days') -%}
             signup_cohorts.margin_usd_d{{ days }},
+            signup_cohorts.margin_usd_d{{ days }}_excl_suspected_fraud,
         {% endfor -%}
-        coalesce(signup_cohorts.margin_usd_to_date, 0) as margin_usd_to_date
+        coalesce(signup_cohorts.margin_usd_to_date, 0) as margin_usd_to_date,
+        coalesce(signup_cohorts.margin_usd_to_date_excl_suspected_fraud, 0) as margin_usd_to_date_excl_suspected_fraud
     from signup_cohorts
     full outer join spend
         on signup_cohorts.cohort_date = spend.cohort_date
@@ -206,7 +219,22 @@ final as (
             end as roas_d{{ days }},
         {% endfor -%}
         -- payback
-        cast(payback.payback_day as {{ dbt.type_bigint() }}) as payback_day
+        cast(payback.payback_day as {{ dbt.type_bigint() }}) as payback_day,
+
+        -- without the suspected fraudsters (issue 11)
+        cast(cohorts.suspected_fraud_users as {{ dbt.type_bigint() }}) as suspected_fraud_users,
+        cast(cohorts.margin_usd_to_date_excl_suspected_fraud as numeric) as margin_usd_to_date_excl_suspected_fraud,
+        {% for days in var('ltv_horizon_days') -%}
+            case
+                when cohorts.days_since_signup >= {{ days }}
+                    then cast(coalesce(cohorts.margin_usd_d{{ days }}_excl_suspected_fraud, 0) as numeric)
+            end as margin_usd_d{{ days }}_excl_suspected_fraud,
+            case
+                when cohorts.spend_usd > 0 and cohorts.days_since_signup >= {{ days }}
+                    then cast(coalesce(cohorts.margin_usd_d{{ days }}_excl_suspected_fraud, 0) as {{ type_float64() }})
+                        / cast(cohorts.spend_usd as {{ type_float64() }})
+            end as roas_d{{ days }}_excl_suspected_fraud{{ ',' if not loop.last }}
+        {% endfor %}
     from cohorts_as_of as cohorts
     left join payback
         on cohorts.cohort_date = payback.cohort_date
