@@ -12,11 +12,11 @@
 {% macro expected_margin(status, nominal_margin, is_matured, credit_probability, reversal_probability) -%}
     case
         when {{ status }} = 'credited' and {{ is_matured }}
-            then {{ nominal_margin }}
+            then ({{ nominal_margin }})
         when {{ status }} = 'credited'
-            then {{ nominal_margin }} * (1 - coalesce({{ reversal_probability }}, 0))
+            then ({{ nominal_margin }}) * (1 - coalesce({{ reversal_probability }}, 0))
         when {{ status }} = 'pending'
-            then {{ nominal_margin }} * coalesce({{ credit_probability }}, 0)
+            then ({{ nominal_margin }}) * coalesce({{ credit_probability }}, 0)
                 * (1 - coalesce({{ reversal_probability }}, 0))
         else 0
     end
