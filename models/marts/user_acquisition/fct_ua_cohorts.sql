@@ -8,6 +8,7 @@
 -- tier high as of this build, fct_user_ltv); every margin and ROAS column has an
 -- _excl_suspected_fraud twin computed from those users' margin removed (spend unchanged: it
 -- was paid for them too).
+{%- set cohort_keys = ['cohort_date', 'acquisition_channel', 'country', 'platform'] %}
 with
 
 fct_user_ltv as (
@@ -59,7 +60,7 @@ signup_cohorts as (
         sum(margin_usd_to_date) as margin_usd_to_date,
         sum(margin_usd_to_date_excl_suspected_fraud) as margin_usd_to_date_excl_suspected_fraud
     from signups
-    group by cohort_date, acquisition_channel, country, platform
+    group by {{ cohort_keys | join(', ') }}
 ),
 
 -- codes are already trimmed and cased in staging (clean_code), the same way as the users'
@@ -81,7 +82,7 @@ spend as (
         platform,
         sum(spend_usd) as spend_usd
     from spend_cells
-    group by cohort_date, acquisition_channel, country, platform
+    group by {{ cohort_keys | join(', ') }}
 ),
 
 -- Recognised margin of a cohort by day since signup (day 0 = signup day), to find the payback
@@ -108,7 +109,7 @@ cohort_margin_by_day as (
         day_number,
         sum(margin_usd) as margin_usd
     from cohort_daily_margin
-    group by cohort_date, acquisition_channel, country, platform, day_number
+    group by {{ cohort_keys | join(', ') }}, day_number
 ),
 
 cohort_cumulative_margin as (
@@ -119,7 +120,7 @@ cohort_cumulative_margin as (
         platform,
         day_number,
         sum(margin_usd) over (
-            partition by cohort_date, acquisition_channel, country, platform
+            partition by {{ cohort_keys | join(', ') }}
             order by day_number
             rows between unbounded preceding and current row
         ) as cumulative_margin_usd
@@ -143,10 +144,10 @@ cohorts as (
         coalesce(signup_cohorts.margin_usd_to_date_excl_suspected_fraud, 0) as margin_usd_to_date_excl_suspected_fraud
     from signup_cohorts
     full outer join spend
-        on signup_cohorts.cohort_date = spend.cohort_date
-        and signup_cohorts.acquisition_channel = spend.acquisition_channel
-        and signup_cohorts.country = spend.country
-        and signup_cohorts.platform = spend.platform
+        on
+            {%- for key in cohort_keys %}
+            {{ 'and ' if not loop.first }}signup_cohorts.{{ key }} = spend.{{ key }}
+            {%- endfor %}
 ),
 
 -- Margin at dN covers days 0 .. N-1, so reaching the spend with day k's completions means
@@ -160,10 +161,10 @@ payback as (
         min(cumulative.day_number) + 1 as payback_day
     from cohorts
     inner join cohort_cumulative_margin as cumulative
-        on cohorts.cohort_date = cumulative.cohort_date
-        and cohorts.acquisition_channel = cumulative.acquisition_channel
-        and cohorts.country = cumulative.country
-        and cohorts.platform = cumulative.platform
+        on
+            {%- for key in cohort_keys %}
+            {{ 'and ' if not loop.first }}cohorts.{{ key }} = cumulative.{{ key }}
+            {%- endfor %}
     where
         cohorts.spend_usd > 0
         and cumulative.cumulative_margin_usd >= cohorts.spend_usd
@@ -237,10 +238,10 @@ final as (
         {% endfor %}
     from cohorts_as_of as cohorts
     left join payback
-        on cohorts.cohort_date = payback.cohort_date
-        and cohorts.acquisition_channel = payback.acquisition_channel
-        and cohorts.country = payback.country
-        and cohorts.platform = payback.platform
+        on
+            {%- for key in cohort_keys %}
+            {{ 'and ' if not loop.first }}cohorts.{{ key }} = payback.{{ key }}
+            {%- endfor %}
 )
 
 select * from final
