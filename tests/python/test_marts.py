@@ -205,7 +205,8 @@ def test_fraud_excluded_twins_drop_exactly_the_suspected_users_margin(built) -> 
             sum(margin_usd_d30_excl_suspected_fraud),
             count(*) filter (where is_suspected_fraud <> coalesce(risk_tier = 'high', false)),
             count(*) filter (where is_suspected_fraud),
-            sum(margin_usd_d30) filter (where is_suspected_fraud)
+            sum(margin_usd_d30) filter (where is_suspected_fraud),
+            count(*) filter (where is_suspected_fraud and signup_date is not null)
         from {UA}.fct_user_ltv
         """
     )[0]
@@ -219,7 +220,7 @@ def test_fraud_excluded_twins_drop_exactly_the_suspected_users_margin(built) -> 
         from {UA}.fct_ua_cohorts
         """
     )[0]
-    assert cohorts[0] == ltv[1] and cohorts[1] == ltv[3] and cohorts[2:] == (0, 0)
+    assert cohorts[0] == ltv[1] and cohorts[1] == ltv[5] and cohorts[2:] == (0, 0)  # cohorts: users with a signup
 
 
 def test_cohort_curves_reconcile_with_ltv_and_only_show_elapsed_days(built) -> None:
