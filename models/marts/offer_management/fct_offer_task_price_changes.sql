@@ -72,8 +72,8 @@ windowed as (
         on changes.offer_id = completions.offer_id
     where
         (completions.offer_task_id = changes.offer_task_id or completions.task_position = 1)
-        and completions.completed_date >= {{ dbt.dateadd('day', -window_days, 'changes.changed_date') }}
-        and completions.completed_date < {{ dbt.dateadd('day', window_days, 'changes.changed_date') }}
+        and completions.completed_date >= cast({{ dbt.dateadd('day', -window_days, 'changes.changed_date') }} as date)
+        and completions.completed_date < cast({{ dbt.dateadd('day', window_days, 'changes.changed_date') }} as date)
 ),
 
 sides as (
