@@ -67,12 +67,12 @@ def test_window_counts_match_the_fact(advanced) -> None:
                 select count(*) from {CORE}.fct_task_completions as c
                 where c.offer_task_id = changes.offer_task_id
                     and c.completed_date >= changes.changed_date
-                    and c.completed_date < changes.changed_date + changes.days_before
+                    and c.completed_date < changes.changed_date + cast(changes.days_before as integer)
             )
             or completions_before <> (
                 select count(*) from {CORE}.fct_task_completions as c
                 where c.offer_task_id = changes.offer_task_id
-                    and c.completed_date >= changes.changed_date - changes.days_before
+                    and c.completed_date >= changes.changed_date - cast(changes.days_before as integer)
                     and c.completed_date < changes.changed_date
             )
         """

@@ -145,9 +145,9 @@ cohorts as (
     from signup_cohorts
     full outer join spend
         on
-            {%- for key in cohort_keys %}
-            {{ 'and ' if not loop.first }}signup_cohorts.{{ key }} = spend.{{ key }}
-            {%- endfor %}
+            {% for key in cohort_keys -%}
+                {{ 'and' if not loop.first }} signup_cohorts.{{ key }} = spend.{{ key }}
+            {% endfor %}
 ),
 
 -- Margin at dN covers days 0 .. N-1, so reaching the spend with day k's completions means
@@ -162,9 +162,9 @@ payback as (
     from cohorts
     inner join cohort_cumulative_margin as cumulative
         on
-            {%- for key in cohort_keys %}
-            {{ 'and ' if not loop.first }}cohorts.{{ key }} = cumulative.{{ key }}
-            {%- endfor %}
+            {% for key in cohort_keys -%}
+                {{ 'and' if not loop.first }} cohorts.{{ key }} = cumulative.{{ key }}
+            {% endfor %}
     where
         cohorts.spend_usd > 0
         and cumulative.cumulative_margin_usd >= cohorts.spend_usd
@@ -219,9 +219,6 @@ final as (
                         / cast(cohorts.spend_usd as {{ type_float64() }})
             end as roas_d{{ days }},
         {% endfor -%}
-        -- payback
-        cast(payback.payback_day as {{ dbt.type_bigint() }}) as payback_day,
-
         -- without the suspected fraudsters (issue 11)
         cast(cohorts.suspected_fraud_users as {{ dbt.type_bigint() }}) as suspected_fraud_users,
         cast(cohorts.margin_usd_to_date_excl_suspected_fraud as numeric) as margin_usd_to_date_excl_suspected_fraud,
@@ -234,14 +231,16 @@ final as (
                 when cohorts.spend_usd > 0 and cohorts.days_since_signup >= {{ days }}
                     then cast(coalesce(cohorts.margin_usd_d{{ days }}_excl_suspected_fraud, 0) as {{ type_float64() }})
                         / cast(cohorts.spend_usd as {{ type_float64() }})
-            end as roas_d{{ days }}_excl_suspected_fraud{{ ',' if not loop.last }}
-        {% endfor %}
+            end as roas_d{{ days }}_excl_suspected_fraud,
+        {% endfor -%}
+        -- payback
+        cast(payback.payback_day as {{ dbt.type_bigint() }}) as payback_day
     from cohorts_as_of as cohorts
     left join payback
         on
-            {%- for key in cohort_keys %}
-            {{ 'and ' if not loop.first }}cohorts.{{ key }} = payback.{{ key }}
-            {%- endfor %}
+            {% for key in cohort_keys -%}
+                {{ 'and' if not loop.first }} cohorts.{{ key }} = payback.{{ key }}
+            {% endfor %}
 )
 
 select * from final
