@@ -99,10 +99,9 @@ linked_pairs as (
         theirs.user_id as linked_user_id
     from user_hashes as mine
     inner join user_hashes as theirs
-        on
-            mine.hash_kind = theirs.hash_kind
-            and mine.hash_value = theirs.hash_value
-            and mine.user_id <> theirs.user_id
+        on mine.hash_kind = theirs.hash_kind
+        and mine.hash_value = theirs.hash_value
+        and mine.user_id <> theirs.user_id
     where mine.user_id in (select flagged.user_id from flagged)
 ),
 

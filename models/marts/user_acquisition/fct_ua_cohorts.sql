@@ -145,9 +145,9 @@ cohorts as (
     from signup_cohorts
     full outer join spend
         on
-            {% for key in cohort_keys -%}
-                {{ 'and' if not loop.first }} signup_cohorts.{{ key }} = spend.{{ key }}
-            {% endfor %}
+        {%- for key in cohort_keys %}
+        {{ 'and ' if not loop.first }}signup_cohorts.{{ key }} = spend.{{ key }}
+        {%- endfor %}
 ),
 
 -- Margin at dN covers days 0 .. N-1, so reaching the spend with day k's completions means
@@ -162,9 +162,9 @@ payback as (
     from cohorts
     inner join cohort_cumulative_margin as cumulative
         on
-            {% for key in cohort_keys -%}
-                {{ 'and' if not loop.first }} cohorts.{{ key }} = cumulative.{{ key }}
-            {% endfor %}
+        {%- for key in cohort_keys %}
+        {{ 'and ' if not loop.first }}cohorts.{{ key }} = cumulative.{{ key }}
+        {%- endfor %}
     where
         cohorts.spend_usd > 0
         and cumulative.cumulative_margin_usd >= cohorts.spend_usd
@@ -238,9 +238,9 @@ final as (
     from cohorts_as_of as cohorts
     left join payback
         on
-            {% for key in cohort_keys -%}
-                {{ 'and' if not loop.first }} cohorts.{{ key }} = payback.{{ key }}
-            {% endfor %}
+        {%- for key in cohort_keys %}
+        {{ 'and ' if not loop.first }}cohorts.{{ key }} = payback.{{ key }}
+        {%- endfor %}
 )
 
 select * from final
