@@ -41,7 +41,9 @@ final as (
     select
         *,
         cast(
-            {{ expected_margin('status', 'payout_usd - reward_usd', 'is_matured', 'credit_probability', 'reversal_probability') }}
+            {{ expected_margin(
+                'status', 'payout_usd - reward_usd', 'is_matured', 'credit_probability', 'reversal_probability'
+            ) }}
             as numeric
         ) as expected_margin_usd
     from completions

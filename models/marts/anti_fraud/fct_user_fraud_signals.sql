@@ -9,7 +9,8 @@
 -- on a tie).
 --
 -- The 8 signals are one list, the macro fraud_signals() (fct_fraud_review_queue reads it too):
--- the raw column, its low/high/weight vars, the fraud type it names and a factor the ramp is multiplied by (1; a 0/1 gate that lets the
+-- the raw column, its low/high/weight vars, the fraud type it names and a factor the ramp is
+-- multiplied by (1; a 0/1 gate that lets the
 -- signal count only from a minimum count; or a scale that weakens it below one). Every signal
 -- column, the score, the strongest signal and the fraud type are generated from it. Per-user
 -- lifetime figures (completions by status, active days, first/last completion, payout) are

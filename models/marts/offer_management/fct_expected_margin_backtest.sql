@@ -60,7 +60,10 @@ valued as (
         margin_usd,
         case when status_at_backtest = 'credited' then nominal_margin_usd else 0 end as recognised_margin_usd_then,
         case when status_at_backtest = 'pending' then 1 else 0 end as is_pending_then,
-        {{ expected_margin('status_at_backtest', 'nominal_margin_usd', 'is_matured_at_backtest', 'credit_probability', 'reversal_probability') }}
+        {{ expected_margin(
+            'status_at_backtest', 'nominal_margin_usd', 'is_matured_at_backtest',
+            'credit_probability', 'reversal_probability'
+        ) }}
             as expected_margin_usd_then
     from as_of_backtest
 ),
