@@ -215,7 +215,7 @@ def test_fraud_excluded_twins_drop_exactly_the_suspected_users_margin(built) -> 
         f"""
         select
             sum(margin_usd_d30_excl_suspected_fraud), sum(suspected_fraud_users),
-            count(*) filter (where roas_d30_excl_suspected_fraud > roas_d30 + 1e-9),
+            count(*) filter (where abs(roas_d30_excl_suspected_fraud * spend_usd - margin_usd_d30_excl_suspected_fraud) > 0.01),
             count(*) filter (where roas_d30 is not null and roas_d30_excl_suspected_fraud is null)
         from {UA}.fct_ua_cohorts
         """
