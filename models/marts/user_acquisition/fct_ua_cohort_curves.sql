@@ -186,7 +186,7 @@ final as (
         cast(curves.spend_usd as numeric) as spend_usd,
         cast(curves.cumulative_margin_usd as numeric) as cumulative_margin_usd,
         cast(curves.cumulative_margin_usd_excl_suspected_fraud as numeric)
-        as cumulative_margin_usd_excl_suspected_fraud,
+            as cumulative_margin_usd_excl_suspected_fraud,
         cast(curves.cumulative_expected_margin_usd as numeric) as cumulative_expected_margin_usd,
         case
             when curves.spend_usd > 0

@@ -146,7 +146,7 @@ cohorts as (
     full outer join spend
         on
         {%- for key in cohort_keys %}
-        {{ 'and ' if not loop.first }}signup_cohorts.{{ key }} = spend.{{ key }}
+            {{ 'and ' if not loop.first }}signup_cohorts.{{ key }} = spend.{{ key }}
         {%- endfor %}
 ),
 
@@ -163,7 +163,7 @@ payback as (
     inner join cohort_cumulative_margin as cumulative
         on
         {%- for key in cohort_keys %}
-        {{ 'and ' if not loop.first }}cohorts.{{ key }} = cumulative.{{ key }}
+            {{ 'and ' if not loop.first }}cohorts.{{ key }} = cumulative.{{ key }}
         {%- endfor %}
     where
         cohorts.spend_usd > 0
@@ -239,7 +239,7 @@ final as (
     left join payback
         on
         {%- for key in cohort_keys %}
-        {{ 'and ' if not loop.first }}cohorts.{{ key }} = payback.{{ key }}
+            {{ 'and ' if not loop.first }}cohorts.{{ key }} = payback.{{ key }}
         {%- endfor %}
 )
 
