@@ -245,7 +245,7 @@ def test_cohort_curves_reconcile_with_ltv_and_only_show_elapsed_days(built) -> N
         f"""
         select
             count(*),
-            count(*) filter (where signup_week + day_since_signup + 7 > as_of_date),
+            count(*) filter (where signup_week + cast(day_since_signup as integer) + 7 > as_of_date),
             count(*) filter (where isodow(signup_week) <> 1),
             count(*) filter (where payback_day is not null and users < 50),
             count(*) filter (where payback_day is not null),
@@ -330,6 +330,6 @@ def test_flag_history_survives_a_full_refresh(built, tmp_path: Path) -> None:
         f"select first_flagged_date, is_new_since_last_build from {AF}.fct_fraud_review_queue where user_id = ?",
         [user_id],
     )[0]
-    as_of = copy.scalar(f"select max(as_of_date) from {AF}.fct_fraud_review_queue")
+    as_of = copy.scalar(f"select max(as_of_date) from {UA}.fct_user_ltv")
     assert (as_of - first).days == 7 and new is False
     assert copy.scalar(f"select count(*) from {AF}.fct_fraud_review_queue where is_new_since_last_build") > 0
