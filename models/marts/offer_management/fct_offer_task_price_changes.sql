@@ -119,27 +119,29 @@ final as (
         observed.payout_cents <> observed.previous_payout_cents as is_payout_change,
         observed.reward_coins <> observed.previous_reward_coins as is_reward_change,
 
-        -- window
-        cast(observed.days_before as {{ dbt.type_bigint() }}) as days_before,
-        cast(greatest(observed.days_after, 0) as {{ dbt.type_bigint() }}) as days_after,
-
         -- per side
         {% for side in ['before', 'after'] -%}
             cast(coalesce(sides.completions_{{ side }}, 0) as {{ dbt.type_bigint() }}) as completions_{{ side }},
             case
                 when observed.days_{{ side }} > 0
-                    then cast(coalesce(sides.completions_{{ side }}, 0) as {{ type_float64() }}) / observed.days_{{ side }}
+                    then cast(coalesce(sides.completions_{{ side }}, 0) as {{ type_float64() }})
+                        / observed.days_{{ side }}
             end as completions_per_day_{{ side }},
             case
                 when sides.first_task_completions_{{ side }} > 0
-                    then cast(sides.completions_{{ side }} as {{ type_float64() }}) / sides.first_task_completions_{{ side }}
+                    then cast(sides.completions_{{ side }} as {{ type_float64() }})
+                        / sides.first_task_completions_{{ side }}
             end as conversion_{{ side }},
             cast(coalesce(sides.margin_usd_{{ side }}, 0) as numeric) as margin_usd_{{ side }},
             case
                 when observed.days_{{ side }} > 0
-                    then cast(coalesce(sides.margin_usd_{{ side }}, 0) as {{ type_float64() }}) / observed.days_{{ side }}
-            end as margin_usd_per_day_{{ side }}{{ ',' if not loop.last }}
-        {% endfor %}
+                    then cast(coalesce(sides.margin_usd_{{ side }}, 0) as {{ type_float64() }})
+                        / observed.days_{{ side }}
+            end as margin_usd_per_day_{{ side }},
+        {% endfor -%}
+        -- window
+        cast(observed.days_before as {{ dbt.type_bigint() }}) as days_before,
+        cast(greatest(observed.days_after, 0) as {{ dbt.type_bigint() }}) as days_after
     from observed
     left join sides
         on observed.offer_task_version_id = sides.offer_task_version_id
