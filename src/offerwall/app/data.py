@@ -184,9 +184,9 @@ def offer_daily(wh: Warehouse, offer_id: int) -> Result:
 
 def price_changes(wh: Warehouse, offer_id: int | None = None) -> Result:
     if offer_id is None:
-        return wh.query("select * from {fct_offer_task_price_changes} order by changed_at desc")
+        return wh.query("select * from {fct_offer_task_price_changes} order by changed_date desc, offer_task_id")
     return wh.query("select * from {fct_offer_task_price_changes} where offer_id = $offer_id "
-                    "order by changed_at desc", {"offer_id": int(offer_id)})
+                    "order by changed_date desc, offer_task_id", {"offer_id": int(offer_id)})
 
 
 def funnel_drop_offs(wh: Warehouse, abnormal_only: bool = True) -> Result:
