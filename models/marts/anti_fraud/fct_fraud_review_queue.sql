@@ -8,8 +8,8 @@
 --   - pending_reward_usd (stoppable) vs paid_reward_usd (credited: already paid out);
 --   - first_flagged_date / is_new_since_last_build from fct_fraud_flag_history (state kept
 --     across builds, never fully refreshed);
---   - review_status: 'unreviewed' until the review decisions model of the data-products issue
---     (stg_ops__fraud_review_decisions, another branch) is wired in at merge.
+--   - review_status: the latest decision recorded in the review app (fct_fraud_review_status,
+--     from ops.fraud_review_decisions), 'unreviewed' when there is none.
 {%- set signals = fraud_signals() %}
 with
 
@@ -23,6 +23,10 @@ fct_task_completions as (
 
 fct_fraud_flag_history as (
     select * from {{ ref('fct_fraud_flag_history') }}
+),
+
+fct_fraud_review_status as (
+    select * from {{ ref('fct_fraud_review_status') }}
 ),
 
 int_warehouse_as_of as (
@@ -149,6 +153,7 @@ queue as (
         top_signals.top_signal_threshold_low,
         top_signals.top_signal_threshold_high,
         history.first_flagged_date,
+        review.review_status,
         as_of.as_of_date,
         {{ days_between('cast(flagged.last_completed_at as date)', 'as_of.as_of_date') }} as days_since_last_activity
     from flagged
@@ -161,6 +166,8 @@ queue as (
         on flagged.user_id = top_signals.user_id
     left join fct_fraud_flag_history as history
         on flagged.user_id = history.user_id
+    left join fct_fraud_review_status as review
+        on flagged.user_id = review.user_id
 ),
 
 final as (
@@ -199,8 +206,7 @@ final as (
         first_flagged_date,
         coalesce(first_flagged_date >= as_of_date, false) as is_new_since_last_build,
         cast(days_since_last_activity as {{ dbt.type_bigint() }}) as days_since_last_activity,
-        -- wired to stg_ops__fraud_review_decisions at merge (branch app); until then every user
-        cast('unreviewed' as {{ dbt.type_string() }}) as review_status
+        cast(coalesce(review_status, 'unreviewed') as {{ dbt.type_string() }}) as review_status
     from queue
 )
 

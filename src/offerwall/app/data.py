@@ -84,7 +84,7 @@ def review_queue(wh: Warehouse, *, status: str | None = None, fraud_type: str | 
     """The queue in review order, with each user's review status (latest decision wins)."""
     where, params = [], {"limit": int(limit)}
     if status:
-        where.append("coalesce(status.review_status, 'unreviewed') = $status")
+        where.append("queue.review_status = $status")
         params["status"] = status
     if fraud_type:
         where.append("queue.suspected_fraud_type = $fraud_type")
@@ -92,7 +92,6 @@ def review_queue(wh: Warehouse, *, status: str | None = None, fraud_type: str | 
     sql = f"""
         select
             queue.*,
-            coalesce(status.review_status, 'unreviewed') as review_status,
             status.latest_reviewer,
             status.latest_decided_at,
             status.decisions as review_decisions,
