@@ -183,6 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="SVG to write (default: %(default)s)")
     lin.add_argument("--check", action="store_true", help="write nothing; exit 1 when either file is not current")
 
+    ov = sub.add_parser(
+        "overview", help="render the docs site's front page (models/_overview__docs.md) with the current vars",
+        description="Render docs/overview.md.jinja with dbt_project.yml's vars (thresholds, constants) into "
+                    "models/_overview__docs.md, the docs site's __overview__ block.",
+    )
+    ov.add_argument("--repo", default=".", metavar="DIR", help="the checkout (default: %(default)s)")
+    ov.add_argument("--check", action="store_true", help="write nothing; exit 1 when the file is not current")
+
     deck = sub.add_parser(
         "presentation", help="build the HTML slide deck from the warehouse's marts",
         description="Build a self-contained HTML slide deck (inline CSS, JS and SVG charts) whose figures are "
@@ -250,6 +258,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from offerwall.lineage import lineage
 
         return lineage(args.manifest, args.markdown, args.svg, check=args.check)
+    elif args.command == "overview":
+        from offerwall.catalog import overview
+
+        return overview(args.repo, check=args.check)
     elif args.command == "presentation":
         from offerwall.extras import require
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from offerwall import OfferwallError
 
 BEGIN, END = "<!-- lineage:begin (offerwall lineage writes this block) -->", "<!-- lineage:end -->"
-STAGES = ("sources", "staging", "intermediate", "marts", "consumers")
+STAGES = ("sources", "staging", "history + intermediate", "core marts", "team marts", "consumers")
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def _group(node: dict) -> Group | None:
     if kind == "source":
         return Group("raw", f"raw ({node['source_name']})", "sources")
     if kind == "snapshot":
-        return Group("snapshots", "snapshots", "sources")
+        return Group("snapshots", "snapshots", "history + intermediate")
     if kind == "seed":
         return Group("seeds", "seeds", "sources")
     if kind == "exposure":
@@ -53,10 +53,11 @@ def _group(node: dict) -> Group | None:
         return Group("staging", "staging + quarantine", "staging")
     if layer == "intermediate":
         area = parts[2] if len(parts) > 3 else "intermediate"
-        return Group(f"int_{area}", f"intermediate/{area}", "intermediate")
+        return Group(f"int_{area}", f"intermediate/{area}", "history + intermediate")
     if layer == "marts":
-        return Group(node["name"], node["name"], "marts", parts[2] if len(parts) > 3 else "marts")
-    return Group(layer, layer, "intermediate")
+        team = parts[2] if len(parts) > 3 else "marts"
+        return Group(node["name"], node["name"], "core marts" if team == "core" else "team marts", team)
+    return Group(layer, layer, "history + intermediate")
 
 
 def graph(manifest: dict) -> tuple[list[Group], list[tuple[str, str]]]:
@@ -85,7 +86,7 @@ def mermaid(groups: list[Group], edges: list[tuple[str, str]]) -> str:
     lines = ["```mermaid", "flowchart LR"]
     by_team: dict[str, list[Group]] = defaultdict(list)
     for g in groups:
-        if g.stage == "marts":
+        if g.stage.endswith("marts"):
             by_team[g.team].append(g)
         else:
             lines.append(f'    {g.key}["{g.label}"]')
@@ -110,20 +111,20 @@ def svg(groups: list[Group], edges: list[tuple[str, str]]) -> str:
     for x, stage in enumerate(STAGES):
         members = columns[stage]
         for i, g in enumerate(members):
-            pos[g.key] = (x * 3.2, height - (i + 0.5) * height / max(len(members), 1))
+            pos[g.key] = (x * 2.9, height - (i + 0.5) * height / max(len(members), 1))
     fig, ax = plt.subplots(figsize=(16, max(4, height * 0.5)))
     for a, b in edges:
         (x0, y0), (x1, y1) = pos[a], pos[b]
-        ax.annotate("", (x1 - 1.25, y1), (x0 + 1.25, y0),
+        ax.annotate("", (x1 - 1.15, y1), (x0 + 1.15, y0),
                     arrowprops={"arrowstyle": "->", "color": "#9ca3af", "lw": 0.7})  # fmt: skip
-    colors = {"sources": "#e5e7eb", "staging": "#dbeafe", "intermediate": "#e0e7ff", "marts": "#d1fae5", "consumers": "#fef3c7"}
+    colors = dict(zip(STAGES, ("#e5e7eb", "#dbeafe", "#e0e7ff", "#d1fae5", "#a7f3d0", "#fef3c7")))
     for g in groups:
         x, y = pos[g.key]
         ax.text(x, y, g.label, ha="center", va="center", fontsize=8,
                 bbox={"boxstyle": "round,pad=0.3", "fc": colors[g.stage], "ec": "#6b7280", "lw": 0.6})  # fmt: skip
     for x, stage in enumerate(STAGES):
-        ax.text(x * 3.2, height + 0.4, stage, ha="center", fontsize=10, fontweight="bold")
-    ax.set_xlim(-1.6, (len(STAGES) - 1) * 3.2 + 1.6)
+        ax.text(x * 2.9, height + 0.4, stage, ha="center", fontsize=10, fontweight="bold")
+    ax.set_xlim(-1.6, (len(STAGES) - 1) * 2.9 + 1.6)
     ax.set_ylim(-0.2, height + 0.8)
     ax.axis("off")
     return to_svg(fig)
