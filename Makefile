@@ -19,11 +19,13 @@ SEED ?= 42
 BAD_RATE ?= 0.01
 FRAUD_RATE ?= 0.03
 
-.PHONY: help install emulator run test lint clean
+.PHONY: help install emulator run test lint clean docs presentation lineage chromium
 
 help:
 	@echo "make run   - set up .venv, generate a source system, dbt build it on DuckDB, build the docs site"
 	@echo "make test  - the whole test suite (generator, dbt on DuckDB and on the BigQuery emulator, lint)"
+	@echo "make docs  - build and serve the docs site (data catalog) on http://127.0.0.1:\$$PORT (default 8080)"
+	@echo "make presentation - the HTML slide deck target/presentation/index.html from the warehouse make run built"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,8 +68,33 @@ run: install
 lint: install
 	$(BIN)/sqlfluff lint models snapshots analyses macros tests/singular
 
-test: install emulator
+test: install emulator chromium
 	$(BIN)/pytest
+
+# The docs site (data catalog): the front page is rendered from docs/overview.md.jinja with the
+# current vars, then dbt builds the site from the warehouse and serves it. PORT=9000 to change it.
+DOCS_PORT = $(if $(filter command line environment%,$(origin PORT)),$(PORT),8080)
+docs: install
+	$(BIN)/offerwall overview
+	$(BIN)/dbt docs generate
+	$(BIN)/dbt docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
+
+# The slide deck (docs/catalog.md): figures and charts queried from the warehouse's marts.
+presentation: install
+	@test -f "$(DUCKDB_PATH)" || { echo "No warehouse at $(DUCKDB_PATH): run 'make run' first."; exit 1; }
+	$(BIN)/dbt parse --quiet
+	$(BIN)/offerwall presentation --duckdb "$(DUCKDB_PATH)" --out target/presentation/index.html
+
+# The lineage picture of docs/architecture.md and the docs site, redrawn from the manifest.
+lineage: install
+	$(BIN)/dbt parse --quiet
+	$(BIN)/offerwall lineage
+
+# The browser checks of make test drive Debian's chromium (playwright cannot download its own
+# browser here). Installed once, as root, when missing.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@test -x "$(CHROMIUM)" || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
 clean:
 	rm -rf target logs "$(DUCKDB_PATH)" "$(DUCKDB_PATH).wal" .pytest_cache

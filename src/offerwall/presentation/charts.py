@@ -43,7 +43,7 @@ def monthly_money(f: Figures) -> str:
     ax.bar([i + w for i in x], [g for *_, g in f.monthly], w, label="margin", color=GOOD)
     ax.set_xticks(list(x), months)
     ax.set_ylabel("USD")
-    ax.legend(frameon=False, ncols=3, loc="upper left")
+    ax.legend(frameon=False, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.12))
     ax.set_title("Recognised money per month (fct_offer_daily_performance)", loc="left", color=INK)
     return to_svg(fig)
 
