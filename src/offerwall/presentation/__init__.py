@@ -20,10 +20,13 @@ from offerwall.presentation.slides import build_slides
 LINEAGE_SVG = "docs/assets/lineage.svg"
 
 
-def build_deck(duckdb_path: str | Path, out_path: str | Path, repo: str | Path = ".") -> Path:
+def build_deck(
+    duckdb_path: str | Path, out_path: str | Path, repo: str | Path = ".", manifest: str | Path | None = None
+) -> Path:
+    """Write the deck; `manifest` defaults to <repo>/target/manifest.json."""
     repo = Path(repo)
     figures = read_figures(duckdb_path)
-    ctx = read_context(repo)
+    ctx = read_context(repo, Path(manifest) if manifest else None)
     svg_path = repo / LINEAGE_SVG
     lineage_svg = svg_path.read_text() if svg_path.exists() else None
     slides = build_slides(figures, ctx, lineage_svg)
@@ -31,4 +34,6 @@ def build_deck(duckdb_path: str | Path, out_path: str | Path, repo: str | Path =
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render("Offerwall warehouse", slides))
     print(f"presentation: {len(slides)} slides -> {out}")
+    for i, (title, _) in enumerate(slides, start=1):
+        print(f"  {i:2d}. {title}")
     return out

@@ -30,9 +30,9 @@ class Context:
     redesign_intro: list[str] = field(default_factory=list)  # the v1 problems, one line each
 
 
-def read_context(repo: Path) -> Context:
+def read_context(repo: Path, manifest: Path | None = None) -> Context:
     ctx = Context()
-    manifest = repo / "target" / "manifest.json"
+    manifest = manifest or repo / "target" / "manifest.json"
     if manifest.exists():
         _manifest(ctx, json.loads(manifest.read_text()))
     guarantees = repo / "docs" / "guarantees.md"
