@@ -263,9 +263,6 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return overview(args.repo, check=args.check)
     elif args.command == "presentation":
-        from offerwall.extras import require
-
-        require("presentation", "matplotlib")
         from offerwall.presentation import build_deck
 
         build_deck(duckdb_path=args.duckdb, out_path=args.out, repo=args.repo)

@@ -100,10 +100,9 @@ def mermaid(groups: list[Group], edges: list[tuple[str, str]]) -> str:
 
 
 def svg(groups: list[Group], edges: list[tuple[str, str]]) -> str:
-    from offerwall.extras import require
+    from offerwall.presentation.charts import pyplot, to_svg
 
-    require("presentation", "matplotlib")
-    from offerwall.presentation.charts import plt, to_svg
+    plt = pyplot()
 
     columns = {s: [g for g in groups if g.stage == s] for s in STAGES}
     height = max(len(c) for c in columns.values())

@@ -1,18 +1,15 @@
-"""The deck's charts: matplotlib figures rendered to inline SVG text (no files, no network)."""
+"""The deck's charts: matplotlib figures rendered to inline SVG text (no files, no network).
+matplotlib (the presentation extra) is imported on first use, so a plain install imports this."""
 
 from __future__ import annotations
 
 import io
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from offerwall.presentation.figures import Figures  # noqa: E402
+from offerwall.presentation.figures import Figures
 
 INK, MUTED, ACCENT, GOOD, BAD = "#1f2937", "#6b7280", "#2563eb", "#059669", "#dc2626"
-plt.rcParams.update({
+STYLE = {
     "svg.fonttype": "none",  # text stays text: smaller, selectable
     "svg.hashsalt": "offerwall",  # same input, same bytes
     "font.size": 11,
@@ -22,10 +19,25 @@ plt.rcParams.update({
     "axes.labelcolor": INK,
     "xtick.color": INK,
     "ytick.color": INK,
-})  # fmt: skip
+}  # fmt: skip
 
 
-def to_svg(fig) -> str:
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend with the deck's style."""
+    from offerwall.extras import require
+
+    require("presentation", "matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update(STYLE)
+    return plt
+
+
+def to_svg(fig: Any) -> str:
+    plt = pyplot()
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
@@ -34,6 +46,7 @@ def to_svg(fig) -> str:
 
 
 def monthly_money(f: Figures) -> str:
+    plt = pyplot()
     months = [m for m, *_ in f.monthly]
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
     x = range(len(months))
@@ -49,6 +62,7 @@ def monthly_money(f: Figures) -> str:
 
 
 def category_margin(f: Figures) -> str:
+    plt = pyplot()
     cats = f.categories[:8][::-1]
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     ax.barh([c for c, _, _ in cats], [g for _, _, g in cats], color=[GOOD if g >= 0 else BAD for _, _, g in cats])
@@ -58,6 +72,7 @@ def category_margin(f: Figures) -> str:
 
 
 def channel_roas(f: Figures) -> str:
+    plt = pyplot()
     paid = [c for c in f.channels if c[2]]
     fig, ax = plt.subplots(figsize=(7, 3.6))
     x = range(len(paid))
@@ -73,6 +88,7 @@ def channel_roas(f: Figures) -> str:
 
 
 def risk_tiers(f: Figures) -> str:
+    plt = pyplot()
     fig, (a, b) = plt.subplots(1, 2, figsize=(7.5, 3.2))
     colors = {"high": BAD, "medium": "#d97706", "low": GOOD}
     names = [t for t, _, _ in f.tiers]
