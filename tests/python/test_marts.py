@@ -47,12 +47,16 @@ def test_build_passes_with_the_marts_unit_and_data_tests(built) -> None:
         "fct_user_ltv_horizons_fill_only_once_elapsed",
         "fct_ua_cohorts_cac_roas_payback",
         "fct_user_fraud_signals_score_and_tier",
+        "fct_ua_cohort_curves_cumulative_and_payback",
+        "int_completion_outcome_rates_learned_from_matured_history",
+        "int_completions_expected_margin_values_each_status",
     ):
         assert unit_test in by_name, f"unit test {unit_test} did not run"
         assert by_name[unit_test].status == "pass", by_name[unit_test]
     for model in (
         "dim_users", "fct_offer_daily_performance", "fct_offer_task_funnel", "fct_user_ltv",
         "fct_ua_cohorts", "fct_user_fraud_signals", "fct_fraud_review_queue",
+        "fct_ua_cohort_curves", "fct_fraud_flag_history", "fct_expected_margin_backtest",
     ):  # fmt: skip
         assert by_name[model].status == "success", by_name[model]
     reconciliations = [n for n in res.nodes if n.name.startswith("equal_sum_")]
@@ -103,14 +107,16 @@ def test_ltv_horizons_are_null_until_elapsed(built) -> None:
     assert rows[4] > 0 and rows[5] > 0  # 100 days of data: both elapsed and pending horizons exist
 
 
-def test_review_queue_is_the_high_tier_by_money_at_risk(built) -> None:
+def test_review_queue_is_the_high_tier_by_stoppable_money_then_score(built) -> None:
     wh, _ = built
     high = wh.scalar(f"select count(*) from {AF}.fct_user_fraud_signals where risk_tier = 'high'")
-    queue = wh.query(f"select review_rank, money_at_risk_usd from {AF}.fct_fraud_review_queue order by review_rank")
+    queue = wh.query(
+        f"select review_rank, pending_reward_usd, risk_score from {AF}.fct_fraud_review_queue order by review_rank"
+    )
     assert high > 0 and len(queue) == high
     assert [r[0] for r in queue] == list(range(1, high + 1))
-    amounts = [r[1] for r in queue]
-    assert amounts == sorted(amounts, reverse=True)
+    keys = [(r[1], r[2]) for r in queue]
+    assert keys == sorted(keys, reverse=True)
 
 
 def test_fraud_high_tier_meets_precision_and_recall_per_type(built, capsys) -> None:
@@ -185,3 +191,144 @@ def test_fraud_eval_minimums_apply_per_type_and_overall() -> None:
     assert failures(rows[:1], 0.9, 0.8) == []
     table = format_table(rows)
     assert "n/a" in table and "0.850" in table
+
+
+# --- issue 11: fraud-adjusted UA, curves, expected margin, triage -------------------------------
+
+
+def test_fraud_excluded_twins_drop_exactly_the_suspected_users_margin(built) -> None:
+    wh, _ = built
+    ltv = wh.query(
+        f"""
+        select
+            sum(case when risk_tier = 'high' then 0 else margin_usd_d30 end),
+            sum(margin_usd_d30_excl_suspected_fraud),
+            count(*) filter (where is_suspected_fraud <> coalesce(risk_tier = 'high', false)),
+            count(*) filter (where is_suspected_fraud),
+            sum(margin_usd_d30) filter (where is_suspected_fraud)
+        from {UA}.fct_user_ltv
+        """
+    )[0]
+    assert ltv[0] == ltv[1] and ltv[2] == 0 and ltv[3] > 0 and ltv[4] > 0
+    cohorts = wh.query(
+        f"""
+        select
+            sum(margin_usd_d30_excl_suspected_fraud), sum(suspected_fraud_users),
+            count(*) filter (where roas_d30_excl_suspected_fraud > roas_d30 + 1e-9),
+            count(*) filter (where roas_d30 is not null and roas_d30_excl_suspected_fraud is null)
+        from {UA}.fct_ua_cohorts
+        """
+    )[0]
+    assert cohorts[0] == ltv[1] and cohorts[1] == ltv[3] and cohorts[2:] == (0, 0)
+
+
+def test_cohort_curves_reconcile_with_ltv_and_only_show_elapsed_days(built) -> None:
+    wh, _ = built
+    # cumulative margin at day 29 = the week's users' margin_usd_d30 (days 0..29)
+    mismatches = wh.scalar(
+        f"""
+        with ltv as (
+            select acquisition_channel,
+                signup_date - cast((datediff('day', date '1970-01-05', signup_date) % 7) as integer) as signup_week,
+                sum(margin_usd_d30) as d30, count(*) as users
+            from {UA}.fct_user_ltv where signup_date is not null group by 1, 2
+        )
+        select count(*) from {UA}.fct_ua_cohort_curves as curves
+        inner join ltv using (acquisition_channel, signup_week)
+        where curves.day_since_signup = 29
+            and (curves.cumulative_margin_usd <> ltv.d30 or curves.users <> ltv.users)
+        """
+    )
+    assert mismatches == 0
+    checks = wh.query(
+        f"""
+        select
+            count(*),
+            count(*) filter (where signup_week + day_since_signup + 7 > as_of_date),
+            count(*) filter (where isodow(signup_week) <> 1),
+            count(*) filter (where payback_day is not null and users < 50),
+            count(*) filter (where payback_day is not null),
+            max(day_since_signup)
+        from {UA}.fct_ua_cohort_curves
+        """
+    )[0]
+    assert checks[0] > 0 and checks[1:4] == (0, 0, 0) and checks[5] == 90
+    # payback = the first day the cumulative margin reaches the spend
+    wrong_payback = wh.scalar(
+        f"""
+        select count(*) from {UA}.fct_ua_cohort_curves
+        where payback_day is not null and (
+            (day_since_signup = payback_day and cumulative_margin_usd < spend_usd)
+            or (day_since_signup = payback_day - 1 and cumulative_margin_usd >= spend_usd))
+        """
+    )
+    assert wrong_payback == 0
+
+
+def test_expected_margin_backtest_beats_reading_recognised_margin_early(built) -> None:
+    wh, _ = built
+    weeks, expected_err, recognised_err = wh.query(
+        f"""
+        select count(*),
+            abs(sum(expected_margin_usd_then) - sum(final_margin_usd)) / sum(final_margin_usd),
+            abs(sum(recognised_margin_usd_then) - sum(final_margin_usd)) / sum(final_margin_usd)
+        from {OM}.fct_expected_margin_backtest
+        """
+    )[0]
+    assert weeks >= 5
+    assert expected_err < 0.1, f"expected-margin backtest error {expected_err:.1%}"
+    assert expected_err < recognised_err
+    # the expected margin sits beside the recognised one in the marts, over the same completions
+    daily = wh.query(f"select sum(expected_margin_usd), count(*) filter (where expected_margin_usd is null) from {OM}.fct_offer_daily_performance")[0]
+    ltv = wh.scalar(f"select sum(expected_margin_usd_to_date) from {UA}.fct_user_ltv")
+    assert daily[1] == 0 and daily[0] > 0 and abs(daily[0] - ltv) < Decimal("0.01")
+
+
+def test_review_queue_triage_columns(built) -> None:
+    wh, _ = built
+    rows = wh.query(
+        f"""
+        select count(*),
+            count(*) filter (where pending_reward_usd + paid_reward_usd <> money_at_risk_usd),
+            count(*) filter (where top_signals is null or top_signal_value < top_signal_threshold_low),
+            count(*) filter (where review_status <> 'unreviewed'),
+            count(*) filter (where not is_new_since_last_build or first_flagged_date is null),
+            count(*) filter (where linked_accounts > 0 and linked_user_ids is null),
+            count(*) filter (where len(string_split(linked_user_ids, ',')) <> least(linked_accounts, 20))
+        from {AF}.fct_fraud_review_queue
+        """
+    )[0]
+    assert rows[0] > 0 and rows[1:] == (0, 0, 0, 0, 0, 0)
+    # linked accounts recomputed from the fact for the most linked user
+    user_id, linked = wh.query(
+        f"select user_id, linked_accounts from {AF}.fct_fraud_review_queue order by linked_accounts desc limit 1"
+    )[0]
+    recomputed = wh.scalar(
+        f"""
+        select count(distinct other.user_id) from {CORE}.fct_task_completions as mine
+        inner join {CORE}.fct_task_completions as other
+            on (mine.device_hash = other.device_hash or mine.ip_hash = other.ip_hash)
+            and mine.user_id <> other.user_id
+        where mine.user_id = ?
+        """,
+        [user_id],
+    )
+    assert linked > 0 and recomputed == linked
+
+
+def test_flag_history_survives_a_full_refresh(built, tmp_path: Path) -> None:
+    wh, _ = built
+    copy = wh.copy_to(tmp_path / "refresh")
+    user_id = wh.scalar(f"select user_id from {AF}.fct_fraud_review_queue where review_rank = 1")
+    copy.execute(
+        f"update {AF}.fct_fraud_flag_history set first_flagged_date = first_flagged_date - 7 where user_id = '{user_id}'"
+    )
+    res = copy.dbt("run", "--full-refresh", "--select", "fct_fraud_flag_history", "fct_fraud_review_queue")
+    assert res.success, res.summary()
+    first, new = copy.query(
+        f"select first_flagged_date, is_new_since_last_build from {AF}.fct_fraud_review_queue where user_id = ?",
+        [user_id],
+    )[0]
+    as_of = copy.scalar(f"select max(as_of_date) from {AF}.fct_fraud_review_queue")
+    assert (as_of - first).days == 7 and new is False
+    assert copy.scalar(f"select count(*) from {AF}.fct_fraud_review_queue where is_new_since_last_build") > 0

@@ -12,8 +12,7 @@ snp_offerwall__offer_tasks as (
 ordered as (
     select
         *,
-        row_number() over (partition by offer_task_id order by dbt_valid_from) as version_number,
-        lead(dbt_valid_from) over (partition by offer_task_id order by dbt_valid_from) as next_valid_from
+        {{ scd_version_order('offer_task_id') }}
     from snp_offerwall__offer_tasks
 ),
 
@@ -38,12 +37,7 @@ final as (
         payout_usd,
 
         -- validity
-        case
-            when version_number = 1 then least(created_at, dbt_valid_from)
-            else dbt_valid_from
-        end as valid_from,
-        next_valid_from as valid_to,
-        next_valid_from is null as is_current,
+        {{ scd_validity() }},
 
         -- timestamps
         created_at,

@@ -10,8 +10,7 @@ snp_offerwall__offers as (
 ordered as (
     select
         *,
-        row_number() over (partition by offer_id order by dbt_valid_from) as version_number,
-        lead(dbt_valid_from) over (partition by offer_id order by dbt_valid_from) as next_valid_from
+        {{ scd_version_order('offer_id') }}
     from snp_offerwall__offers
 ),
 
@@ -31,12 +30,7 @@ final as (
         is_worldwide,
 
         -- validity
-        case
-            when version_number = 1 then least(created_at, dbt_valid_from)
-            else dbt_valid_from
-        end as valid_from,
-        next_valid_from as valid_to,
-        next_valid_from is null as is_current,
+        {{ scd_validity() }},
 
         -- timestamps
         created_at,

@@ -8,43 +8,14 @@
 -- suspected_fraud_type names the pattern of the strongest weighted signal (first in the list
 -- on a tie).
 --
--- The 8 signals are one list, `fraud_signals`: the raw column, its low/high/weight vars, the
--- fraud type it names and a factor the ramp is multiplied by (1; a 0/1 gate that lets the
+-- The 8 signals are one list, the macro fraud_signals() (fct_fraud_review_queue reads it too):
+-- the raw column, its low/high/weight vars, the fraud type it names and a factor the ramp is multiplied by (1; a 0/1 gate that lets the
 -- signal count only from a minimum count; or a scale that weakens it below one). Every signal
 -- column, the score, the strongest signal and the fraud type are generated from it. Per-user
 -- lifetime figures (completions by status, active days, first/last completion, payout) are
 -- read from int_users_first_last_activity, where they are computed once for dim_users too.
-{%- set fraud_signals = [
-    {'name': 'device', 'value': 'device_sharing_users', 'vars': 'anti_fraud_device_users',
-        'weight': 'anti_fraud_weight_device', 'fraud_type': 'device_farm', 'factor': '1'},
-    {'name': 'network', 'value': 'network_sharing_users', 'vars': 'anti_fraud_ip_users',
-        'weight': 'anti_fraud_weight_ip', 'fraud_type': 'device_farm', 'factor': '1'},
-    {'name': 'fast_completion', 'value': 'fast_completion_share', 'vars': 'anti_fraud_fast_share',
-        'weight': 'anti_fraud_weight_fast_completion', 'fraud_type': 'bot',
-        'factor': 'case when fast_completions >= ' ~ var('anti_fraud_fast_min_completions') ~ ' then 1 else 0 end'},
-    {'name': 'velocity', 'value': 'completions_per_active_day', 'vars': 'anti_fraud_velocity',
-        'weight': 'anti_fraud_weight_velocity', 'fraud_type': 'velocity', 'factor': '1'},
-    {'name': 'chargeback', 'value': 'matured_chargeback_rate', 'vars': 'anti_fraud_chargeback_rate',
-        'weight': 'anti_fraud_weight_chargeback', 'fraud_type': 'chargeback_abuser',
-        'factor': 'least(reversed_completions * 1.0 / ' ~ var('anti_fraud_chargeback_min_reversed') ~ ', 1)'},
-    {'name': 'country', 'value': 'distinct_countries', 'vars': 'anti_fraud_countries',
-        'weight': 'anti_fraud_weight_country', 'fraud_type': 'country_hopper', 'factor': '1'},
-    {'name': 'rejection', 'value': 'rejection_rate', 'vars': 'anti_fraud_rejection_rate',
-        'weight': 'anti_fraud_weight_rejection', 'fraud_type': 'other',
-        'factor': 'case when rejected_completions >= ' ~ var('anti_fraud_rejection_min_rejected') ~ ' then 1 else 0 end'},
-    {'name': 'payout_concentration', 'value': 'top_offer_payout_share', 'vars': 'anti_fraud_payout_concentration',
-        'weight': 'anti_fraud_weight_payout_concentration', 'fraud_type': 'other',
-        'factor': 'case when completions >= ' ~ var('anti_fraud_payout_concentration_min_completions') ~ ' then 1 else 0 end'},
-] %}
-{#- the ramp: 0 at or below var <vars>_low, 1 at or above <vars>_high, linear in between; NULL
-    counts as 0 (no evidence); rounded to 6 decimals so a ratio a float epsilon above `low`
-    counts as 0 -#}
-{%- for signal in fraud_signals %}
-    {%- set low = var(signal.vars ~ '_low') %}
-    {%- set high = var(signal.vars ~ '_high') %}
-    {%- do signal.update({'ramp': 'round(least(greatest((coalesce(' ~ signal.value ~ ', 0) - ' ~ low ~ ') * 1.0 / ('
-        ~ high ~ ' - ' ~ low ~ '), 0), 1), 6)'}) %}
-{%- endfor %}
+{#- the list and each signal's ramp: macros/anti_fraud/fraud_signals.sql -#}
+{%- set fraud_signals = fraud_signals() %}
 with
 
 fct_task_completions as (

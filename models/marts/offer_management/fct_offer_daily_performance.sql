@@ -1,9 +1,17 @@
 -- One row per offer and completion date: completions by status and recognised money.
 -- Every completion of fct_task_completions lands in exactly one row (margin reconciles).
+-- expected_margin_usd (issue 11): the margin the day's completions are expected to end with,
+-- pending ones at their task type's credit probability and young credited ones at its
+-- reversal probability (int_completions_expected_margin), so recent days do not look like
+-- declines.
 with
 
 fct_task_completions as (
     select * from {{ ref('fct_task_completions') }}
+),
+
+int_completions_expected_margin as (
+    select * from {{ ref('int_completions_expected_margin') }}
 ),
 
 dim_offers as (
@@ -12,20 +20,23 @@ dim_offers as (
 
 aggregated as (
     select
-        offer_id,
-        completed_date,
+        completions.offer_id,
+        completions.completed_date,
         count(*) as completions,
         {% for status in var('completion_statuses') -%}
-            count(case when status = '{{ status }}' then 1 end) as {{ status }}_completions,
+            count(case when completions.status = '{{ status }}' then 1 end) as {{ status }}_completions,
         {% endfor -%}
-        count(distinct user_id) as users, -- noqa: RF04
-        sum(payout_usd) as nominal_payout_usd,
-        sum(reward_usd) as nominal_reward_usd,
-        sum(revenue_usd) as revenue_usd,
-        sum(reward_cost_usd) as reward_cost_usd,
-        sum(margin_usd) as margin_usd
-    from fct_task_completions
-    group by offer_id, completed_date
+        count(distinct completions.user_id) as users, -- noqa: RF04
+        sum(completions.payout_usd) as nominal_payout_usd,
+        sum(completions.reward_usd) as nominal_reward_usd,
+        sum(completions.revenue_usd) as revenue_usd,
+        sum(completions.reward_cost_usd) as reward_cost_usd,
+        sum(completions.margin_usd) as margin_usd,
+        sum(expected.expected_margin_usd) as expected_margin_usd
+    from fct_task_completions as completions
+    left join int_completions_expected_margin as expected
+        on completions.completion_id = expected.completion_id
+    group by completions.offer_id, completions.completed_date
 ),
 
 final as (
@@ -64,7 +75,10 @@ final as (
             when aggregated.credited_completions + aggregated.reversed_completions > 0
                 then cast(aggregated.reversed_completions as {{ type_float64() }})
                     / (aggregated.credited_completions + aggregated.reversed_completions)
-        end as reversal_rate
+        end as reversal_rate,
+
+        -- expected (issue 11)
+        cast(aggregated.expected_margin_usd as numeric) as expected_margin_usd
     from aggregated
     left join dim_offers
         on aggregated.offer_id = dim_offers.offer_id
