@@ -7,6 +7,7 @@ run it. Each metric is compared with the same figure read from its mart in SQL w
 - revenue_usd, reward_cost_usd, margin_usd, credited_completions, chargeback_rate per month
   against fct_offer_daily_performance;
 - ua_spend_usd and roas_to_date per month against fct_ua_cohorts;
+- expected_margin_usd per month and per offer provider against fct_offer_daily_performance;
 - the dimensions (offer provider and category, acquisition channel, country, platform, risk tier,
   week) against the marts that carry them: dim_offers, fct_user_ltv, fct_user_fraud_signals;
 - `mf query --metrics margin_usd --group-by metric_time__month` prints the mart's monthly margin.
@@ -129,6 +130,25 @@ def test_ua_metrics_per_month_equal_fct_ua_cohorts(mf_env) -> None:
     assert sum(s for s, _ in mart.values()) > 0
 
 
+def test_expected_margin_equals_fct_offer_daily_performance(mf_env) -> None:
+    wh = mf_env[0]
+    rows = mf_csv(mf_env, ["expected_margin_usd"], ["metric_time__month", "offer__provider"])
+    got: dict[tuple[str, str], float] = defaultdict(float)
+    for r in rows:
+        got[(_month(r["metric_time__month"]), r["offer__provider"])] += _num(r["expected_margin_usd"])
+    mart = {
+        (_month(m), p): float(v or 0)
+        for m, p, v in wh.query(
+            f"""select date_trunc('month', completed_date), provider, sum(expected_margin_usd)
+                from {OM}.fct_offer_daily_performance group by 1, 2"""
+        )
+    }
+    assert set(got) == set(mart) and len(mart) >= 4, (sorted(got), sorted(mart))
+    bad = [(k, got[k], v) for k, v in mart.items() if not _close(got[k], v, 0.05)]
+    assert not bad, bad
+    assert sum(mart.values()) > 0
+
+
 def test_dimensions_slice_the_metrics_as_their_marts_do(mf_env) -> None:
     """One query at the finest grain of every dimension; rolled up per dimension it must equal
     the mart holding that dimension."""
@@ -208,7 +228,7 @@ def test_semantic_manifest_is_valid_for_bigquery(tmp_path: Path) -> None:
     manifest = parse_manifest_from_dbt_generated_manifest(manifest_json_string=text)
     names = {m.name for m in manifest.metrics}
     required = {"revenue_usd", "reward_cost_usd", "margin_usd", "credited_completions", "chargeback_rate",
-                "ua_spend_usd", "roas_to_date"}  # fmt: skip
+                "ua_spend_usd", "roas_to_date", "expected_margin_usd"}  # fmt: skip
     assert required <= names, required - names
     result = SemanticManifestValidator().validate_semantic_manifest(manifest)
     assert not result.has_blocking_issues, [str(i) for i in result.all_issues]
