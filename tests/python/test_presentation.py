@@ -92,3 +92,27 @@ def test_cli_builds_the_deck_and_names_a_missing_warehouse(deck, tmp_path: Path)
     missing = subprocess.run([OFFERWALL, "presentation", "--duckdb", str(tmp_path / "none.duckdb"), "--out", str(out)],
                              cwd=REPO, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert missing.returncode == 1 and "make run" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_context_reads_guarantees_benchmark_and_redesign_from_the_docs(tmp_path: Path) -> None:
+    from offerwall.presentation.context import read_context
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "guarantees.md").write_text(
+        "## The guarantees\n\n| # | Guarantee | Test | What |\n|---|---|---|---|\n"
+        "| 1 | Idempotent | `test_x.py` | twice |\n| 2 | History | `test_y.py` | edits |\n\nafter\n"
+    )
+    (docs / "benchmark.md").write_text("## Latest figures\n\n| scale | full build s |\n|---|---|\n| 1m | 22.9 |\n")
+    (docs / "source-redesign.md").write_text(
+        "# Redesign\n\n- **edited in place**: bad\n- **one mutable row**: worse\n\n## The design\n\n"
+        "### Immutable versions\n\n- **not a problem**: detail\n\n### Event log\n\n## Other\n\n### Not design\n"
+    )
+    ctx = read_context(tmp_path)
+    assert ctx.guarantees == [("Idempotent", "test_x.py"), ("History", "test_y.py")]
+    assert ctx.bench_header == ["scale", "full build s"] and ctx.bench_rows == [["1m", "22.9"]]
+    assert ctx.bench_source.startswith("docs/benchmark.md")
+    assert ctx.redesign_intro == ["edited in place", "one mutable row"]
+    assert ctx.redesign == ["Immutable versions", "Event log"]
+    empty = read_context(tmp_path / "nothing")
+    assert not empty.guarantees and not empty.bench_rows and not empty.redesign and not empty.layers

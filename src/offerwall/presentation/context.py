@@ -113,6 +113,12 @@ def _bench(ctx: Context, repo: Path) -> None:
 
 
 def _redesign(ctx: Context, text: str) -> None:
-    ctx.redesign = [line[4:].strip() for line in text.splitlines() if line.startswith("### ")][:6]
-    bullets = re.findall(r"^- \*\*(.+?)\*\*", text, re.M)
-    ctx.redesign_intro = bullets[:4]
+    """The bold lead of each bullet before the first section (the v1 problems), and the headings
+    of the first section that has subsections (the design)."""
+    sections = re.split(r"^## ", text, flags=re.M)
+    ctx.redesign_intro = re.findall(r"^- \*\*(.+?)\*\*", sections[0], re.M)[:4]
+    for section in sections[1:]:
+        headings = re.findall(r"^### (.+)$", section, re.M)
+        if headings:
+            ctx.redesign = [h.strip() for h in headings][:6]
+            break
