@@ -62,7 +62,8 @@ run: install
 	@echo "  dev_marts_user_acquisition, dev_marts_anti_fraud. Query it, e.g.:"
 	@echo "  $(VENV)/bin/python -c \"import duckdb; print(duckdb.connect('$(DUCKDB_PATH)', read_only=True).sql('from dev_marts_offer_management.fct_offer_daily_performance limit 5'))\""
 	@echo "Docs site (data catalog): $(CURDIR)/target/static_index.html"
-	@echo "  or serve it: $(BIN)/dbt docs serve --port 8080"
+	@echo "  or serve it: make docs (http://127.0.0.1:8080)"
+	@echo "Slide deck: make presentation (target/presentation/index.html); metrics: .venv/bin/mf query --metrics margin_usd --group-by metric_time__month"
 	@echo "Next: README.md and docs/"
 
 lint: install
