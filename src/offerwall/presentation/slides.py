@@ -101,7 +101,11 @@ def build_slides(f: Figures, ctx: Context, lineage_svg: str | None) -> list[Slid
             "<h3>Why: the v1 source</h3>" + _list([escape(x) for x in ctx.redesign_intro])
             + "<h3>The design</h3>" + _list([escape(x) for x in ctx.redesign])
             + '<p class="muted">docs/source-redesign.md</p>'
-        ) if ctx.redesign else '<p class="muted">docs/source-redesign.md not in this checkout yet</p>'),
+        ) if ctx.redesign else _list([
+            "Offers and tasks: immutable, effective-dated versions instead of edits in place.",
+            "Completions: an append-only event log per user-offer instead of one mutable row.",
+            "What each user was shown (offers, order, reward) recorded, so funnels start at the display.",
+        ]) + '<p class="muted">The design: docs/source-redesign.md (not in this checkout yet).</p>'),
         ("What comes next", _list([
             "Access: per-team datasets and row-level policies on BigQuery.",
             "Anti-fraud: coordination-graph features and a learned model, evaluated leaving one fraud type out.",
