@@ -19,13 +19,15 @@ SEED ?= 42
 BAD_RATE ?= 0.01
 FRAUD_RATE ?= 0.03
 
-.PHONY: help install emulator run test lint clean orchestrate app chromium
+.PHONY: help install emulator run test lint clean orchestrate app docs presentation lineage chromium
 
 help:
 	@echo "make run   - set up .venv, generate a source system, dbt build it on DuckDB, build the docs site"
 	@echo "make test  - the whole test suite (generator, dbt on DuckDB and on the BigQuery emulator, lint)"
 	@echo "make app   - the teams' web app on http://127.0.0.1:\$$PORT (default 8501) over the warehouse make run built"
 	@echo "make orchestrate - Dagster UI on 127.0.0.1:\$$PORT (default 3000) over the warehouse make run built"
+	@echo "make docs  - build and serve the docs site (data catalog) on http://127.0.0.1:\$$PORT (default 8080)"
+	@echo "make presentation - the HTML slide deck target/presentation/index.html from the warehouse make run built"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,8 +67,9 @@ run: install
 	@echo "  dev_marts_user_acquisition, dev_marts_anti_fraud. Query it, e.g.:"
 	@echo "  $(VENV)/bin/python -c \"import duckdb; print(duckdb.connect('$(DUCKDB_PATH)', read_only=True).sql('from dev_marts_offer_management.fct_offer_daily_performance limit 5'))\""
 	@echo "Docs site (data catalog): $(CURDIR)/target/static_index.html"
-	@echo "  or serve it: $(BIN)/dbt docs serve --port 8080"
-	@echo "Next: make app (the teams' web app), README.md and docs/"
+	@echo "  or serve it: make docs (http://127.0.0.1:8080)"
+	@echo "Slide deck: make presentation (target/presentation/index.html); metrics: .venv/bin/mf query --metrics margin_usd --group-by metric_time__month"
+	@echo "Next: make app (the teams' web app), make orchestrate, README.md and docs/"
 
 # The daily run on Dagster (docs/orchestration.md): UI + daemon on 127.0.0.1:$(PORT), instance in
 # $(DAGSTER_HOME); the first time, one daily run so the UI opens on a completed run.
@@ -83,16 +86,35 @@ test: install emulator chromium
 	$(BIN)/pytest
 
 # The web app (docs/app.md). Decisions go to the ops store beside the warehouse, which dbt copies
-# into ops.fraud_review_decisions at the start of every build.
-PORT ?= 8501
+# into ops.fraud_review_decisions at the start of every build. PORT=9000 to change the port.
+APP_PORT = $(if $(filter command line environment%,$(origin PORT)),$(PORT),8501)
 OPS_DUCKDB_PATH ?= $(dir $(DUCKDB_PATH))ops.duckdb
 
 app: install
 	@test -f "$(DUCKDB_PATH)" || echo "No warehouse at $(DUCKDB_PATH) yet: run 'make run' first (the app says so too)."
 	OPS_DUCKDB_PATH="$(OPS_DUCKDB_PATH)" $(BIN)/streamlit run src/offerwall/app/streamlit_app.py --server.address 127.0.0.1 \
-		--server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+		--server.port $(APP_PORT) --server.headless true --browser.gatherUsageStats false
 
-# The browser check of make test drives Debian's chromium (playwright cannot download its own
+# The docs site (data catalog): the front page is rendered from docs/overview.md.jinja with the
+# current vars, then dbt builds the site from the warehouse and serves it. PORT=9000 to change it.
+DOCS_PORT = $(if $(filter command line environment%,$(origin PORT)),$(PORT),8080)
+docs: install
+	$(BIN)/offerwall overview
+	$(BIN)/dbt docs generate
+	$(BIN)/dbt docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
+
+# The slide deck (docs/catalog.md): figures and charts queried from the warehouse's marts.
+presentation: install
+	@test -f "$(DUCKDB_PATH)" || { echo "No warehouse at $(DUCKDB_PATH): run 'make run' first."; exit 1; }
+	$(BIN)/dbt parse --quiet
+	$(BIN)/offerwall presentation --duckdb "$(DUCKDB_PATH)" --out target/presentation/index.html
+
+# The lineage picture of docs/architecture.md and the docs site, redrawn from the manifest.
+lineage: install
+	$(BIN)/dbt parse --quiet
+	$(BIN)/offerwall lineage
+
+# The browser checks of make test drive Debian's chromium (playwright cannot download its own
 # browser here). Installed once, as root, when missing.
 CHROMIUM ?= /usr/bin/chromium
 chromium:

@@ -179,6 +179,39 @@ def build_parser() -> argparse.ArgumentParser:
                        help="exit 1 when the precision of any fraud type or overall is lower")
     fraud.add_argument("--min-recall", type=float, default=None, metavar="SHARE",
                        help="exit 1 when the recall of any fraud type or overall is lower")
+
+    lin = sub.add_parser(
+        "lineage", help="draw the lineage picture from dbt's manifest (docs/architecture.md, the docs site)",
+        description="Group target/manifest.json's nodes (raw, staging, intermediate areas, each mart, exposures, "
+                    "metrics) and write their lineage as a Mermaid block into the markdown file and as an SVG. "
+                    "Run `dbt parse` first. The SVG needs the presentation extra.",
+    )
+    lin.add_argument("--manifest", default="target/manifest.json", metavar="PATH",
+                     help="dbt manifest to read (default: %(default)s)")
+    lin.add_argument("--markdown", default="docs/architecture.md", metavar="PATH",
+                     help="markdown file whose lineage markers get the Mermaid block (default: %(default)s)")
+    lin.add_argument("--svg", default="docs/assets/lineage.svg", metavar="PATH",
+                     help="SVG to write (default: %(default)s)")
+    lin.add_argument("--check", action="store_true", help="write nothing; exit 1 when either file is not current")
+
+    ov = sub.add_parser(
+        "overview", help="render the docs site's front page (models/_overview__docs.md) with the current vars",
+        description="Render docs/overview.md.jinja with dbt_project.yml's vars (thresholds, constants) into "
+                    "models/_overview__docs.md, the docs site's __overview__ block.",
+    )
+    ov.add_argument("--repo", default=".", metavar="DIR", help="the checkout (default: %(default)s)")
+    ov.add_argument("--check", action="store_true", help="write nothing; exit 1 when the file is not current")
+
+    deck = sub.add_parser(
+        "presentation", help="build the HTML slide deck from the warehouse's marts",
+        description="Build a self-contained HTML slide deck (inline CSS, JS and SVG charts) whose figures are "
+                    "queried from the warehouse's marts. Needs the presentation extra.",
+    )
+    deck.add_argument("--duckdb", default=None, metavar="PATH", help=duckdb_help)
+    deck.add_argument("--out", default="target/presentation/index.html", metavar="PATH",
+                      help="HTML file to write (default: %(default)s)")
+    deck.add_argument("--repo", default=".", metavar="DIR",
+                      help="checkout whose docs/, manifest and benchmark results the deck reads (default: %(default)s)")
     return parser
 
 
@@ -251,6 +284,18 @@ def _dispatch(args: argparse.Namespace) -> int:
             min_precision=args.min_precision,
             min_recall=args.min_recall,
         )
+    elif args.command == "lineage":
+        from offerwall.lineage import lineage
+
+        return lineage(args.manifest, args.markdown, args.svg, check=args.check)
+    elif args.command == "overview":
+        from offerwall.catalog import overview
+
+        return overview(args.repo, check=args.check)
+    elif args.command == "presentation":
+        from offerwall.presentation import build_deck
+
+        build_deck(duckdb_path=args.duckdb, out_path=args.out, repo=args.repo)
     return 0
 
 
