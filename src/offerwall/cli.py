@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="share of deliberately bad rows, 0 = none (default: %(default)s)")
     gen.add_argument("--fraud-rate", type=_rate, default=DEFAULT_FRAUD_RATE, metavar="RATE",
                      help="share of fraudulent users (default: %(default)s)")
+    gen.add_argument("--adaptive-fraud-rate", type=_rate, default=0.0, metavar="RATE",
+                     help="share of users turned into adaptive fraud: rotating farms, slow bots, referral "
+                          "rings, sleepers, coordinated rings (default: %(default)s)")
     gen.add_argument("--start", type=_date, default=None, metavar="YYYY-MM-DD",
                      help="first simulated day (default: 2026-01-01)")
     gen.add_argument("--duckdb", default=None, metavar="PATH", help=duckdb_help)
@@ -183,6 +186,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             seed=args.seed,
             bad_rate=args.bad_rate,
             fraud_rate=args.fraud_rate,
+            adaptive_fraud_rate=args.adaptive_fraud_rate,
             start=args.start,
             duckdb_path=args.duckdb,
             parquet_dir=args.parquet,
