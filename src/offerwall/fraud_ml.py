@@ -3,8 +3,9 @@
 Reads the features of ``fct_user_fraud_model_scores`` (built by dbt in the DuckDB file), the
 labels (``labels.fraud_users``, the generator's ground truth, overridden by the reviewers'
 latest decision in ``ops.fraud_review_decisions`` when that table exists: confirmed_fraud = 1,
-cleared = 0), fits a logistic regression on log1p-scaled, standardised features (the rules'
-score and the anomaly score among them) and writes:
+cleared = 0), fits two logistic regressions on log1p-scaled, standardised features (see Model:
+one on every feature, the rules' and the anomaly score among them; one on the signs of
+coordination and oddness only) and writes:
 
 - ``ml.fraud_model_versions``: one row per training (version, training data hash, rows,
   positives, holdout metrics, coefficients);
@@ -39,6 +40,8 @@ FEATURES = (
     "component_days_active_after_first_reward",
 )
 MODEL_INPUTS = FEATURES + ("rules_risk_score", "anomaly_score")
+# what the generic part reads: signs of coordination or oddness that no single fraud type owns
+GENERIC_INPUTS = ("anomaly_score", "component_size", "component_task_overlap", "graph_degree")
 MART = "fct_user_fraud_model_scores"
 ML_SCHEMA = "ml"
 HIGH_TIER = 0.8  # dbt var fraud_model_high_tier_min_score
@@ -118,29 +121,59 @@ def load_dataset(con: duckdb.DuckDBPyConnection) -> Dataset:
     return Dataset(user_ids, x, y, fraud_type, int(reviewed.sum()))
 
 
-class Model:
-    """log1p -> standardise -> logistic regression; explains a score by coefficient x standardised value."""
+class _Part:
+    """log1p -> standardise -> logistic regression on some of the inputs."""
 
-    def __init__(self, seed: int = 0, c: float = REGULARISATION_C):
+    def __init__(self, columns: list[int], seed: int, c: float):
         logistic_regression, standard_scaler = _sklearn()
+        self.columns = columns
         self.scaler = standard_scaler()
         self.lr = logistic_regression(C=c, class_weight="balanced", max_iter=2000, random_state=seed)
 
-    @staticmethod
-    def _transform(x: np.ndarray) -> np.ndarray:
-        return np.log1p(np.maximum(x, 0.0))
+    def _z(self, x: np.ndarray, fit: bool = False) -> np.ndarray:
+        v = np.log1p(np.maximum(x[:, self.columns], 0.0))
+        return self.scaler.fit_transform(v) if fit else self.scaler.transform(v)
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.lr.fit(self._z(x, fit=True), y)
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        return self.lr.predict_proba(self._z(x))[:, 1]
+
+    def contributions(self, x: np.ndarray) -> np.ndarray:
+        """users x MODEL_INPUTS: coefficient x standardised value (0 for inputs this part does not read)."""
+        out = np.zeros((len(x), len(MODEL_INPUTS)))
+        out[:, self.columns] = self._z(x) * self.lr.coef_[0]
+        return out
+
+
+class Model:
+    """Two logistic regressions, the score is the larger of their probabilities.
+
+    - `specific` reads every input: it learns the patterns of the labelled types;
+    - `generic` reads only what any coordinated or unusual fraud shows (GENERIC_INPUTS: the
+      anomaly score and the component's size and overlap), so a type it was never shown can
+      still score high (what leave-one-type-out measures).
+    A score is explained by the part that gave it: coefficient x standardised value, log-odds.
+    """
+
+    def __init__(self, seed: int = 0, c: float = REGULARISATION_C):
+        self.specific = _Part(list(range(len(MODEL_INPUTS))), seed, c)
+        self.generic = _Part([MODEL_INPUTS.index(name) for name in GENERIC_INPUTS], seed, c)
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> Model:
         if len(set(y.tolist())) < 2:
             raise OfferwallError("the training data has a single class: generate with --fraud-rate > 0")
-        self.lr.fit(self.scaler.fit_transform(self._transform(x)), y)
+        self.specific.fit(x, y)
+        self.generic.fit(x, y)
         return self
 
     def score(self, x: np.ndarray) -> np.ndarray:
-        return self.lr.predict_proba(self.scaler.transform(self._transform(x)))[:, 1]
+        return np.maximum(self.specific.score(x), self.generic.score(x))
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
-        return self.scaler.transform(self._transform(x)) * self.lr.coef_[0]
+        use_generic = (self.generic.score(x) > self.specific.score(x))[:, None]
+        return np.where(use_generic, self.generic.contributions(x), self.specific.contributions(x))
 
     def top_features(self, x: np.ndarray, k: int = TOP_FEATURES) -> list[str]:
         contrib = self.contributions(x)
@@ -148,8 +181,9 @@ class Model:
         return ["; ".join(f"{MODEL_INPUTS[j]}:{contrib[i, j]:+.2f}" for j in row if contrib[i, j] > 0)
                 for i, row in enumerate(order)]
 
-    def coefficients(self) -> dict[str, float]:
-        return {name: round(float(c), 4) for name, c in zip(MODEL_INPUTS, self.lr.coef_[0])}
+    def coefficients(self) -> dict[str, dict[str, float]]:
+        return {part: {MODEL_INPUTS[j]: round(float(c), 4) for j, c in zip(p.columns, p.lr.coef_[0])}
+                for part, p in (("specific", self.specific), ("generic", self.generic))}
 
 
 def precision_recall(y: np.ndarray, score: np.ndarray, threshold: float = HIGH_TIER) -> tuple[float | None, float | None]:
@@ -202,7 +236,8 @@ def train(duckdb_path: str | Path, seed: int = 0) -> dict:
             "model_version": version, "trained_at": now, "training_rows": len(data.y),
             "positives": int(data.y.sum()), "labels_from_review": data.from_review,
             "training_data_sha256": digest,
-            "algorithm": f"log1p + standardise + logistic regression (C={REGULARISATION_C}, balanced)",
+            "algorithm": f"max of two log1p-standardised logistic regressions (all inputs; {', '.join(GENERIC_INPUTS)}), "
+                         f"C={REGULARISATION_C}, balanced",
             "metrics": json.dumps(metrics), "coefficients": json.dumps(model.coefficients()),
         }
         con.execute(f"insert into {ML_SCHEMA}.fraud_model_versions values (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -2,7 +2,8 @@
 -- the account graph. Kinds: referral (one referred the other), shared_device, shared_network
 -- (seen on the same device / IP) and coactivity (completed at least
 -- `fraud_graph_coactivity_min_tasks` of the same tasks within `fraud_graph_coactivity_minutes`
--- of each other). Devices and IPs seen with more than `fraud_graph_max_users_per_key` users
+-- of each other, on at least `fraud_graph_coactivity_min_days` days: one coincidence on a
+-- popular offer is chance, the same again on another day is not). Devices and IPs seen with more than `fraud_graph_max_users_per_key` users
 -- (carrier NAT, public hotspots) link nobody: they say nothing about a pair and would square
 -- the row count.
 {%- set window_minutes = var('fraud_graph_coactivity_minutes') %}
@@ -80,7 +81,8 @@ coactive_tasks as (
     select
         a.user_id as user_a_id,
         b.user_id as user_b_id,
-        a.offer_task_id
+        a.offer_task_id,
+        cast(a.completed_at as date) as coactive_date
     from timed as a
     inner join timed as b
         on
@@ -99,7 +101,9 @@ coactivity as (
         count(distinct offer_task_id) as evidence_count
     from coactive_tasks
     group by user_a_id, user_b_id
-    having count(distinct offer_task_id) >= {{ var('fraud_graph_coactivity_min_tasks') }}
+    having
+        count(distinct offer_task_id) >= {{ var('fraud_graph_coactivity_min_tasks') }}
+        and count(distinct coactive_date) >= {{ var('fraud_graph_coactivity_min_days') }}
 ),
 
 final as (
