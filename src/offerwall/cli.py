@@ -171,6 +171,22 @@ def build_parser() -> argparse.ArgumentParser:
                        help="exit 1 when the precision of any fraud type or overall is lower")
     fraud.add_argument("--min-recall", type=float, default=None, metavar="SHARE",
                        help="exit 1 when the recall of any fraud type or overall is lower")
+    fraud.add_argument("--model", action="store_true",
+                       help="also evaluate the learned model (fraud-train's): per fraud type out-of-fold and "
+                            "leave-one-type-out recall, high-tier precision (needs the ml extra)")
+    fraud.add_argument("--seed", type=_non_negative_int, default=0, metavar="N",
+                       help="folds and model seed of --model (default: %(default)s)")
+
+    train = sub.add_parser(
+        "fraud-train", help="train the learned anti-fraud model and write its scores (needs the ml extra)",
+        description="Train the learned anti-fraud model on fct_user_fraud_model_scores' features, the "
+                    "generator's labels and the reviewers' decisions (ops.fraud_review_decisions, when present); "
+                    "record the version in ml.fraud_model_versions and the scores in ml.fraud_model_scores. "
+                    "Then rebuild: dbt build --select stg_ml__fraud_model_scores+",
+    )
+    train.add_argument("--duckdb", default=None, metavar="PATH", help=duckdb_help)
+    train.add_argument("--seed", type=_non_negative_int, default=0, metavar="N",
+                       help="model and holdout seed (default: %(default)s)")
     return parser
 
 
@@ -220,11 +236,21 @@ def _dispatch(args: argparse.Namespace) -> int:
     elif args.command == "fraud-eval":
         from offerwall.fraud_eval import fraud_eval
 
-        return fraud_eval(
+        rc = fraud_eval(
             duckdb_path=args.duckdb,
             min_precision=args.min_precision,
             min_recall=args.min_recall,
         )
+        if args.model:
+            from offerwall.fraud_loto import model_eval
+
+            print()
+            model_eval(args.duckdb, args.seed)
+        return rc
+    elif args.command == "fraud-train":
+        from offerwall.fraud_ml import fraud_train
+
+        return fraud_train(args.duckdb, args.seed)
     return 0
 
 
