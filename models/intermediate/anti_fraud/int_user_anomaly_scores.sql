@@ -3,7 +3,9 @@
 -- |value - median| / (1.4826 x MAD), the MAD replaced by 1.2533 x the mean absolute deviation
 -- when more than half the users share one value (MAD = 0), capped at `fraud_anomaly_z_cap`.
 -- anomaly_score = 100 x the root mean square of the capped z-scores / the cap (0-100);
--- anomaly_top_feature names the feature furthest from the population.
+-- anomaly_top_feature names the feature furthest from the population (NULL when none is off;
+-- a missing feature value counts as typical, z = 0, before least(): DuckDB's least() skips NULLs,
+-- BigQuery's returns NULL).
 {%- set features = fraud_model_features() %}
 {%- set cap = var('fraud_anomaly_z_cap') %}
 {{ config(materialized='table') }}
@@ -56,9 +58,9 @@ z_scores as (
         user_id,
         {%- for feature in features %}
         least(
-            abs({{ feature.name }} - {{ feature.name }}__median) / coalesce(
+            coalesce(abs({{ feature.name }} - {{ feature.name }}__median) / coalesce(
                 nullif(1.4826 * {{ feature.name }}__mad, 0), nullif(1.2533 * {{ feature.name }}__mean_abs_dev, 0), 1
-            ),
+            ), 0),
             {{ cap }}
         ) as {{ feature.name }}__z{{ ',' if not loop.last }}
         {%- endfor %}
@@ -76,7 +78,11 @@ final as (
             ) / {{ features | length }}) / {{ cap }},
             3
         ) as anomaly_score,
-        case greatest(
+        case when greatest(
+            {%- for feature in features %}
+            {{ feature.name }}__z{{ ',' if not loop.last }}
+            {%- endfor %}
+        ) > 0 then case greatest(
             {%- for feature in features %}
             {{ feature.name }}__z{{ ',' if not loop.last }}
             {%- endfor %}
@@ -84,7 +90,7 @@ final as (
             {%- for feature in features %}
             when {{ feature.name }}__z then '{{ feature.name }}'
             {%- endfor %}
-        end as anomaly_top_feature,
+        end end as anomaly_top_feature,
         greatest(
             {%- for feature in features %}
             {{ feature.name }}__z{{ ',' if not loop.last }}
