@@ -95,8 +95,8 @@ member_overlap as (
     from member_tasks
     inner join task_members
         on
-            member_tasks.component_id = task_members.component_id
-            and member_tasks.offer_task_id = task_members.offer_task_id
+        member_tasks.component_id = task_members.component_id
+        and member_tasks.offer_task_id = task_members.offer_task_id
     group by member_tasks.component_id, member_tasks.user_id
 ),
 
@@ -104,8 +104,11 @@ component_shape as (
     select
         membership.component_id,
         count(*) as component_size,
-        {{ dbt.datediff('min(dim_users.signed_up_at)', 'max(dim_users.signed_up_at)', 'hour') }} / 24.0
-        as signup_span_days,
+        (
+            {{ epoch_seconds('max(dim_users.signed_up_at)') }}
+            - {{ epoch_seconds('min(dim_users.signed_up_at)') }}
+        ) / 86400.0
+            as signup_span_days,
         avg(coalesce(member_overlap.shared_task_share, 0)) as task_overlap,
         avg(features.days_active_after_first_reward) as avg_days_active_after_first_reward
     from membership
@@ -131,9 +134,9 @@ final as (
         coalesce(component_links.network_links, 0) as component_network_links,
         coalesce(component_links.coactivity_links, 0) as component_coactivity_links,
         component_shape.component_size / (coalesce(component_shape.signup_span_days, 0) + 1.0)
-        as component_members_per_signup_day,
+            as component_members_per_signup_day,
         case when component_shape.component_size > 1 then component_shape.task_overlap else 0 end
-        as component_task_overlap,
+            as component_task_overlap,
         component_shape.avg_days_active_after_first_reward as component_days_active_after_first_reward
     from membership
     inner join component_shape

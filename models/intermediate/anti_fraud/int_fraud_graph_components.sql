@@ -51,15 +51,15 @@ labels_0 as (
     from users
 ),
 {% for i in range(1, passes + 1) %}
-labels_{{ i }} as (
-    select
-        edges_and_self.user_id,
-        min(neighbours.component_id) as component_id
-    from edges_and_self
-    inner join labels_{{ i - 1 }} as neighbours
-        on edges_and_self.neighbour_id = neighbours.user_id
-    group by edges_and_self.user_id
-),
+    labels_{{ i }} as (
+        select
+            edges_and_self.user_id,
+            min(neighbours.component_id) as component_id
+        from edges_and_self
+        inner join labels_{{ i - 1 }} as neighbours
+            on edges_and_self.neighbour_id = neighbours.user_id
+        group by edges_and_self.user_id
+    ),
 {% endfor %}
 final as (
     select

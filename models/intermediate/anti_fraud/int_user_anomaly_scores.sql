@@ -13,20 +13,12 @@
 with
 
 int_user_behaviour_features as (
-    select * from {{ ref('int_user_behaviour_features') }}
-),
-
-int_fraud_graph_component_features as (
-    select * from {{ ref('int_fraud_graph_component_features') }}
-),
-
-features as (
     select
-        behaviour.user_id,
+        {% for feature in features -%}
+            cast({{ feature.family }}.{{ feature.name }} as {{ type_float64() }}) as {{ feature.name }},
+        {% endfor -%}
         'all' as population,
-        {%- for feature in features %}
-        cast({{ feature.family }}.{{ feature.name }} as {{ type_float64() }}) as {{ feature.name }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        behaviour.user_id
     from int_user_behaviour_features as behaviour
     inner join int_fraud_graph_component_features as graph
         on behaviour.user_id = graph.user_id
@@ -34,37 +26,56 @@ features as (
 
 medians as (
     select
-        *,
-        {%- for feature in features %}
-        {{ median_over(feature.name, 'population') }} as {{ feature.name }}__median{{ ',' if not loop.last }}
-        {%- endfor %}
+        {% for feature in features -%}
+            {{ median_over(feature.name, 'population') }} as {{ feature.name }}__median,
+        {% endfor -%}
+        *
     from features
 ),
 
 spreads as (
     select
-        *,
-        {%- for feature in features %}
-        {{ median_over('abs(' ~ feature.name ~ ' - ' ~ feature.name ~ '__median)', 'population') }}
-        as {{ feature.name }}__mad,
-        avg(abs({{ feature.name }} - {{ feature.name }}__median)) over (partition by population)
-        as {{ feature.name }}__mean_abs_dev{{ ',' if not loop.last }}
-        {%- endfor %}
+        {% for feature in features -%}
+            {{ median_over('abs(' ~ feature.name ~ ' - ' ~ feature.name ~ '__median)', 'population') }}
+                as {{ feature.name }}__mad,
+            avg(abs({{ feature.name }} - {{ feature.name }}__median)) over (partition by population)
+                as {{ feature.name }}__mean_abs_dev,
+        {% endfor -%}
+        *
     from medians
 ),
 
+-- a missing value counts as typical (z = 0) before least(): DuckDB's least() skips NULLs,
+-- BigQuery's returns NULL
 z_scores as (
     select
-        user_id,
-        {%- for feature in features %}
-        least(
-            coalesce(abs({{ feature.name }} - {{ feature.name }}__median) / coalesce(
-                nullif(1.4826 * {{ feature.name }}__mad, 0), nullif(1.2533 * {{ feature.name }}__mean_abs_dev, 0), 1
-            ), 0),
-            {{ cap }}
-        ) as {{ feature.name }}__z{{ ',' if not loop.last }}
-        {%- endfor %}
+        {% for feature in features -%}
+            least(
+                coalesce(
+                    abs({{ feature.name }} - {{ feature.name }}__median) / coalesce(
+                        nullif(1.4826 * {{ feature.name }}__mad, 0),
+                        nullif(1.2533 * {{ feature.name }}__mean_abs_dev, 0),
+                        1
+                    ),
+                    0
+                ),
+                {{ cap }}
+            ) as {{ feature.name }}__z,
+        {% endfor -%}
+        user_id
     from spreads
+),
+
+top as (
+    select
+        *,
+        greatest(
+            {% for feature in features -%}
+                {{ feature.name }}__z,
+            {% endfor -%}
+            0
+        ) as anomaly_top_z
+    from z_scores
 ),
 
 final as (
@@ -72,31 +83,20 @@ final as (
         user_id,
         round(
             100 * sqrt((
-                {%- for feature in features %}
-                {{ feature.name }}__z * {{ feature.name }}__z{{ ' +' if not loop.last }}
-                {%- endfor %}
+                0
+                {% for feature in features -%}
+                    + {{ feature.name }}__z * {{ feature.name }}__z
+                {% endfor -%}
             ) / {{ features | length }}) / {{ cap }},
             3
         ) as anomaly_score,
-        case when greatest(
-            {%- for feature in features %}
-            {{ feature.name }}__z{{ ',' if not loop.last }}
-            {%- endfor %}
-        ) > 0 then case greatest(
-            {%- for feature in features %}
-            {{ feature.name }}__z{{ ',' if not loop.last }}
-            {%- endfor %}
-        )
-            {%- for feature in features %}
-            when {{ feature.name }}__z then '{{ feature.name }}'
-            {%- endfor %}
-        end end as anomaly_top_feature,
-        greatest(
-            {%- for feature in features %}
-            {{ feature.name }}__z{{ ',' if not loop.last }}
-            {%- endfor %}
-        ) as anomaly_top_z
-    from z_scores
+        case
+            {% for feature in features -%}
+                when anomaly_top_z > 0 and {{ feature.name }}__z = anomaly_top_z then '{{ feature.name }}'
+            {% endfor -%}
+        end as anomaly_top_feature,
+        anomaly_top_z
+    from top
 )
 
 select * from final

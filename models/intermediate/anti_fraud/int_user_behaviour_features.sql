@@ -90,15 +90,24 @@ final as (
         coalesce(per_user.reversed_completions * 1.0 / nullif(per_user.rewarded_completions, 0), 0) as reversal_rate,
         per_user.rejected_completions * 1.0 / per_user.completions as rejection_rate,
         coalesce(
-            {{ dbt.datediff('dim_users.signed_up_at', 'per_user.first_completed_at', 'hour') }} / 24.0,
+            (
+                {{ epoch_seconds('per_user.first_completed_at') }}
+                - {{ epoch_seconds('dim_users.signed_up_at') }}
+            ) / 86400.0,
             0
         ) as days_to_first_completion,
         coalesce(
-            {{ dbt.datediff('per_user.first_rewarded_at', 'per_user.last_completed_at', 'hour') }} / 24.0,
+            (
+                {{ epoch_seconds('per_user.last_completed_at') }}
+                - {{ epoch_seconds('per_user.first_rewarded_at') }}
+            ) / 86400.0,
             0
         ) as days_active_after_first_reward,
         coalesce(
-            {{ dbt.datediff('dim_users.signed_up_at', 'per_user.last_completed_at', 'hour') }} / 24.0,
+            (
+                {{ epoch_seconds('per_user.last_completed_at') }}
+                - {{ epoch_seconds('dim_users.signed_up_at') }}
+            ) / 86400.0,
             0
         ) as days_signup_to_last_completion
     from per_user

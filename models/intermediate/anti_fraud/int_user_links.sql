@@ -3,9 +3,9 @@
 -- (seen on the same device / IP) and coactivity (completed at least
 -- `fraud_graph_coactivity_min_tasks` of the same tasks within `fraud_graph_coactivity_minutes`
 -- of each other, on at least `fraud_graph_coactivity_min_days` days: one coincidence on a
--- popular offer is chance, the same again on another day is not). Devices and IPs seen with more than `fraud_graph_max_users_per_key` users
--- (carrier NAT, public hotspots) link nobody: they say nothing about a pair and would square
--- the row count.
+-- popular offer is chance, the same again on another day is not). Devices and IPs seen with
+-- more than `fraud_graph_max_users_per_key` users (carrier NAT, public hotspots) link nobody:
+-- they say nothing about a pair and would square the row count.
 {%- set window_minutes = var('fraud_graph_coactivity_minutes') %}
 {{ config(materialized='table') }}
 
@@ -30,36 +30,36 @@ referrals as (
 ),
 
 {% for kind, key in [('shared_device', 'device_hash'), ('shared_network', 'ip_hash')] %}
-{{ kind }}_users as (
-    select distinct
-        {{ key }} as link_key,
-        user_id
-    from fct_task_completions
-    where {{ key }} is not null
-),
+    {{ kind }}_users as (
+        select distinct
+            {{ key }} as link_key,
+            user_id
+        from fct_task_completions
+        where {{ key }} is not null
+    ),
 
-{{ kind }}_keys as (
-    select link_key
-    from {{ kind }}_users
-    group by link_key
-    having count(*) between 2 and {{ var('fraud_graph_max_users_per_key') }}
-),
+    {{ kind }}_keys as (
+        select link_key
+        from {{ kind }}_users
+        group by link_key
+        having count(*) between 2 and {{ var('fraud_graph_max_users_per_key') }}
+    ),
 
-{{ kind }} as (
-    select
-        a.user_id as user_a_id,
-        b.user_id as user_b_id,
-        '{{ kind }}' as link_type,
-        count(*) as evidence_count
-    from {{ kind }}_users as a
-    inner join {{ kind }}_keys as k
-        on a.link_key = k.link_key
-    inner join {{ kind }}_users as b
-        on
+    {{ kind }} as (
+        select
+            a.user_id as user_a_id,
+            b.user_id as user_b_id,
+            '{{ kind }}' as link_type,
+            count(*) as evidence_count
+        from {{ kind }}_users as a
+        inner join {{ kind }}_keys as k
+            on a.link_key = k.link_key
+        inner join {{ kind }}_users as b
+            on
             a.link_key = b.link_key
             and a.user_id < b.user_id
-    group by a.user_id, b.user_id
-),
+        group by a.user_id, b.user_id
+    ),
 
 {% endfor %}
 -- completions bucketed by time: a pair within the window is in the same or the next bucket,
@@ -70,7 +70,7 @@ timed as (
         offer_task_id,
         completed_at,
         cast(
-            floor({{ dbt.datediff("cast('2000-01-01' as timestamp)", 'completed_at', 'minute') }} / {{ window_minutes }})
+            floor({{ epoch_seconds('completed_at') }} / {{ window_minutes * 60 }})
             as {{ dbt.type_bigint() }}
         ) as time_bucket
     from fct_task_completions
@@ -86,11 +86,14 @@ coactive_tasks as (
     from timed as a
     inner join timed as b
         on
-            a.offer_task_id = b.offer_task_id
-            and b.time_bucket between a.time_bucket - 1 and a.time_bucket + 1
-            and a.user_id < b.user_id
+        a.offer_task_id = b.offer_task_id
+        and b.time_bucket between a.time_bucket - 1 and a.time_bucket + 1
+        and a.user_id < b.user_id
     where
-        abs({{ dbt.datediff('a.completed_at', 'b.completed_at', 'minute') }}) <= {{ window_minutes }}
+        abs(
+            {{ epoch_seconds('b.completed_at') }}
+            - {{ epoch_seconds('a.completed_at') }}
+        ) <= {{ window_minutes * 60 }}
 ),
 
 coactivity as (

@@ -42,23 +42,20 @@ final as (
         cast(anomaly.anomaly_score as {{ type_float64() }}) as anomaly_score,
         anomaly.anomaly_top_feature,
         -- the learned model
-        model.model_score,
+        model_scores.model_score,
         case
-            when model.model_score is null then 'not_scored'
-            when model.model_score >= {{ var('fraud_model_high_tier_min_score') }} then 'high'
-            when model.model_score >= {{ var('fraud_model_medium_tier_min_score') }} then 'medium'
+            when model_scores.model_score is null then 'not_scored'
+            when model_scores.model_score >= {{ var('fraud_model_high_tier_min_score') }} then 'high'
+            when model_scores.model_score >= {{ var('fraud_model_medium_tier_min_score') }} then 'medium'
             else 'low'
         end as model_risk_tier,
-        model.model_version,
-        model.top_features as model_top_features,
+        model_scores.model_version,
         -- features
-        {%- for feature in features %}
-        {%- if feature.name in counts %}
-        cast({{ feature.family }}.{{ feature.name }} as {{ dbt.type_bigint() }}) as {{ feature.name }}
-        {%- else %}
-        cast({{ feature.family }}.{{ feature.name }} as {{ type_float64() }}) as {{ feature.name }}
-        {%- endif %}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {% for feature in features -%}
+            {%- set type = dbt.type_bigint() if feature.name in counts else type_float64() %}
+            cast({{ feature.family }}.{{ feature.name }} as {{ type }}) as {{ feature.name }},
+        {% endfor -%}
+        model_scores.top_features as model_top_features
     from fct_user_fraud_signals as signals
     inner join int_user_behaviour_features as behaviour
         on signals.user_id = behaviour.user_id
@@ -66,8 +63,8 @@ final as (
         on signals.user_id = graph.user_id
     inner join int_user_anomaly_scores as anomaly
         on signals.user_id = anomaly.user_id
-    left join stg_ml__fraud_model_scores as model
-        on signals.user_id = model.user_id
+    left join stg_ml__fraud_model_scores as model_scores
+        on signals.user_id = model_scores.user_id
 )
 
 select * from final

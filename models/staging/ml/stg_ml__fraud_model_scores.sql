@@ -7,21 +7,21 @@
 ) if execute else none %}
 
 {% if found is not none %}
-with
+    with
 
-fraud_model_scores as (
-    select * from {{ scores }}
-),
+    fraud_model_scores as (
+        select * from {{ scores }}
+    ),
 
-final as (
-    select
-        cast(user_id as {{ dbt.type_string() }}) as user_id,
-        cast(model_version as {{ dbt.type_string() }}) as model_version,
-        cast(model_score as {{ type_float64() }}) as model_score,
-        cast(top_features as {{ dbt.type_string() }}) as top_features,
-        cast(scored_at as {{ dbt.type_timestamp() }}) as scored_at
-    from fraud_model_scores
-)
+    final as (
+        select
+            cast(user_id as {{ dbt.type_string() }}) as user_id,
+            cast(model_version as {{ dbt.type_string() }}) as model_version,
+            cast(model_score as {{ type_float64() }}) as model_score,
+            cast(top_features as {{ dbt.type_string() }}) as top_features,
+            cast(scored_at as {{ dbt.type_timestamp() }}) as scored_at
+        from fraud_model_scores
+    )
 {% else %}
 with
 
