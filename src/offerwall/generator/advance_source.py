@@ -100,7 +100,10 @@ def advance(*, days: int, duckdb_path: str | Path = "warehouse.duckdb", parquet_
                           adaptive_rate=state.get("adaptive_fraud_rate", 0.0),
                           first_ring=int(pop.get("ring_group", np.array([-1])).max(initial=-1)) + 1)
         # referrals of new users may point to any earlier user (build_users uses indexes < own index)
-        pop = {k: np.concatenate([pop[k], new[k].astype(pop[k].dtype)]) if k in pop else new[k] for k in new}
+        # a state written before adaptive fraud existed has no ring columns: nobody there is in a ring
+        for k, none in (("ring_group", -1), ("ring_pos", -1), ("wake_at", 0)):
+            pop.setdefault(k, np.full(n_old, none, dtype=np.int64))
+        pop = {k: np.concatenate([pop[k], new[k].astype(pop[k].dtype)]) for k in pop}
         pool = user_id_pool(pop, seed)
 
         old_off, old_task, offers_all, tasks_all, vers_all = _edit_catalog(
