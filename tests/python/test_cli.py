@@ -33,7 +33,7 @@ def _help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 
 
 def test_the_commands_are_the_documented_ones() -> None:
-    assert _subcommands() == ["advance", "bench", "bench-merge", "bench-profile", "fraud-eval", "generate",
+    assert _subcommands() == ["advance", "bench", "bench-merge", "bench-profile", "fraud-eval", "fraud-train", "generate",
                               "load-bigquery"]
 
 

@@ -13,6 +13,14 @@
 with
 
 int_user_behaviour_features as (
+    select * from {{ ref('int_user_behaviour_features') }}
+),
+
+int_fraud_graph_component_features as (
+    select * from {{ ref('int_fraud_graph_component_features') }}
+),
+
+features as (
     select
         {% for feature in features -%}
             cast({{ feature.family }}.{{ feature.name }} as {{ type_float64() }}) as {{ feature.name }},
