@@ -19,12 +19,12 @@ int_user_behaviour_features as (
     select * from {{ ref('int_user_behaviour_features') }}
 ),
 
-fct_task_completions as (
-    select * from {{ ref('fct_task_completions') }}
+int_task_completions_versioned as (
+    select * from {{ ref('int_task_completions_versioned') }}
 ),
 
-dim_users as (
-    select * from {{ ref('dim_users') }}
+stg_offerwall__users as (
+    select * from {{ ref('stg_offerwall__users') }}
 ),
 
 -- every active user in a component: its linked component, or one of its own
@@ -74,7 +74,7 @@ member_tasks as (
         membership.user_id,
         completions.offer_task_id
     from membership
-    inner join fct_task_completions as completions
+    inner join int_task_completions_versioned as completions
         on membership.user_id = completions.user_id
 ),
 
@@ -105,8 +105,8 @@ component_shape as (
         membership.component_id,
         count(*) as component_size,
         (
-            {{ epoch_seconds('max(dim_users.signed_up_at)') }}
-            - {{ epoch_seconds('min(dim_users.signed_up_at)') }}
+            {{ epoch_seconds('max(stg_offerwall__users.signed_up_at)') }}
+            - {{ epoch_seconds('min(stg_offerwall__users.signed_up_at)') }}
         ) / 86400.0
             as signup_span_days,
         avg(coalesce(member_overlap.shared_task_share, 0)) as task_overlap,
@@ -114,8 +114,8 @@ component_shape as (
     from membership
     inner join int_user_behaviour_features as features
         on membership.user_id = features.user_id
-    left join dim_users
-        on membership.user_id = dim_users.user_id
+    left join stg_offerwall__users
+        on membership.user_id = stg_offerwall__users.user_id
     left join member_overlap
         on membership.user_id = member_overlap.user_id
     group by membership.component_id

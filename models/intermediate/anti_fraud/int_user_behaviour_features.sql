@@ -5,12 +5,12 @@
 
 with
 
-fct_task_completions as (
-    select * from {{ ref('fct_task_completions') }}
+int_task_completions_versioned as (
+    select * from {{ ref('int_task_completions_versioned') }}
 ),
 
-dim_users as (
-    select * from {{ ref('dim_users') }}
+stg_offerwall__users as (
+    select * from {{ ref('stg_offerwall__users') }}
 ),
 
 timed as (
@@ -19,7 +19,7 @@ timed as (
         task_type,
         minutes_to_complete,
         {{ median_over('minutes_to_complete', 'task_type') }} as task_type_median_minutes
-    from fct_task_completions
+    from int_task_completions_versioned
     where minutes_to_complete is not null
 ),
 
@@ -38,7 +38,7 @@ daily as (
         user_id,
         completed_date,
         count(*) as day_completions
-    from fct_task_completions
+    from int_task_completions_versioned
     group by user_id, completed_date
 ),
 
@@ -66,7 +66,7 @@ per_user as (
         min(case when status in ('credited', 'reversed') then completed_at end) as first_rewarded_at,
         min(completed_at) as first_completed_at,
         max(completed_at) as last_completed_at
-    from fct_task_completions
+    from int_task_completions_versioned
     group by user_id
 ),
 
@@ -92,7 +92,7 @@ final as (
         coalesce(
             (
                 {{ epoch_seconds('per_user.first_completed_at') }}
-                - {{ epoch_seconds('dim_users.signed_up_at') }}
+                - {{ epoch_seconds('stg_offerwall__users.signed_up_at') }}
             ) / 86400.0,
             0
         ) as days_to_first_completion,
@@ -106,7 +106,7 @@ final as (
         coalesce(
             (
                 {{ epoch_seconds('per_user.last_completed_at') }}
-                - {{ epoch_seconds('dim_users.signed_up_at') }}
+                - {{ epoch_seconds('stg_offerwall__users.signed_up_at') }}
             ) / 86400.0,
             0
         ) as days_signup_to_last_completion
@@ -115,8 +115,8 @@ final as (
         on per_user.user_id = peak_day.user_id
     left join speed
         on per_user.user_id = speed.user_id
-    left join dim_users
-        on per_user.user_id = dim_users.user_id
+    left join stg_offerwall__users
+        on per_user.user_id = stg_offerwall__users.user_id
 )
 
 select * from final

@@ -11,12 +11,12 @@
 
 with
 
-fct_task_completions as (
-    select * from {{ ref('fct_task_completions') }}
+int_task_completions_versioned as (
+    select * from {{ ref('int_task_completions_versioned') }}
 ),
 
-dim_users as (
-    select * from {{ ref('dim_users') }}
+stg_offerwall__users as (
+    select * from {{ ref('stg_offerwall__users') }}
 ),
 
 referrals as (
@@ -25,7 +25,7 @@ referrals as (
         greatest(user_id, referrer_user_id) as user_b_id,
         'referral' as link_type,
         1 as evidence_count
-    from dim_users
+    from stg_offerwall__users
     where referrer_user_id is not null and referrer_user_id != user_id
 ),
 
@@ -34,7 +34,7 @@ referrals as (
         select distinct
             {{ key }} as link_key,
             user_id
-        from fct_task_completions
+        from int_task_completions_versioned
         where {{ key }} is not null
     ),
 
@@ -73,7 +73,7 @@ timed as (
             floor({{ epoch_seconds('completed_at') }} / {{ window_minutes * 60 }})
             as {{ dbt.type_bigint() }}
         ) as time_bucket
-    from fct_task_completions
+    from int_task_completions_versioned
     where completed_at is not null
 ),
 
