@@ -23,18 +23,18 @@
         from fraud_model_scores
     )
 {% else %}
-with
+    with
 
-final as (
-    select
-        cast(null as {{ dbt.type_string() }}) as user_id,
-        cast(null as {{ dbt.type_string() }}) as model_version,
-        cast(null as {{ type_float64() }}) as model_score,
-        cast(null as {{ dbt.type_string() }}) as top_features,
-        cast(null as {{ dbt.type_timestamp() }}) as scored_at
-    from (select 1 as no_model_yet) as no_rows
-    where false
-)
+    final as (
+        select
+            cast(null as {{ dbt.type_string() }}) as user_id,
+            cast(null as {{ dbt.type_string() }}) as model_version,
+            cast(null as {{ type_float64() }}) as model_score,
+            cast(null as {{ dbt.type_string() }}) as top_features,
+            cast(null as {{ dbt.type_timestamp() }}) as scored_at
+        from (select 1 as no_model_yet) as no_rows
+        where false
+    )
 {% endif %}
 
 select * from final
