@@ -97,9 +97,8 @@
 {% macro bigquery__publish_relations(pairs) -%}
     {%- for pair in pairs -%}
         {%- do adapter.create_schema(pair[2]) -%}
-        {%- if target.name == 'bigquery_emulator' -%}
-            {#- the emulator has no table copy DDL: the same result through a query -#}
-            {%- do run_query('create or replace table ' ~ pair[2] ~ ' as select * from ' ~ pair[1]) -%}
+        {%- if is_emulator() -%}
+            {%- do run_query(emulator_publish_copy(pair[1], pair[2])) -%}
         {%- else -%}
             {%- do run_query('create or replace table ' ~ pair[2] ~ ' copy ' ~ pair[1]) -%}
             {%- set grants = pair[0].config.grants -%}

@@ -3,17 +3,18 @@
     (kept in a macro: the per-table union is generated). Returns the raw tables whose quarantine
     share now is above var('quarantine_jump_factor') x the mean share of their last
     var('quarantine_baseline_builds') green builds and at least var('quarantine_jump_min_share')
-    above it. Without history (first builds): no row.
+    above it. Without history (first builds): no row. quarantine_relations: a dict of raw table
+    name -> the relation of its quarantine model (the test refs them; a macro calls no ref()).
 #}
-{% macro quarantine_share_jump_sql() -%}
+{% macro quarantine_share_jump_sql(quarantine_relations) -%}
 {%- set history = existing_audit_relation('audit_quarantine_share_history') if execute and flags.WHICH in ('build', 'test', 'retry') else none -%}
 with
 
 current_shares as (
-    {%- for table in raw_tables() %}
+    {%- for table, quarantine_relation in quarantine_relations.items() %}
     select
         '{{ table }}' as table_name,
-        (select count(*) from {{ ref('stg_offerwall__' ~ table ~ '_quarantine') }}) as quarantined_rows,
+        (select count(*) from {{ quarantine_relation }}) as quarantined_rows,
         (select count(*) from {{ source('offerwall', table) }}) as raw_rows
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}

@@ -66,14 +66,8 @@
 {%- endmacro %}
 
 {% macro bigquery__raw_rows_checksum(columns) -%}
-    {%- if target.name == 'bigquery_emulator' -%}
-    {#- the emulator has no farm_fingerprint (docs/bigquery.md, emulator switches): the summed
-        length of the rows' text, a weaker checksum, CI only -#}
-    {%- set parts = [] -%}
-    {%- for column in columns -%}
-        {%- do parts.append("coalesce(cast(" ~ column ~ " as string), '~')") -%}
-    {%- endfor %}
-    sum(length(concat({{ parts | join(", '|', ") }})))
+    {%- if is_emulator() -%}
+    {{ emulator_raw_rows_checksum(columns) }}
     {%- else -%}
     sum(mod(farm_fingerprint(to_json_string(struct({{ columns | join(', ') }}))), 1000000007))
     {%- endif -%}

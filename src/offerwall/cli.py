@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="share of deliberately bad rows, 0 = none (default: %(default)s)")
     gen.add_argument("--fraud-rate", type=_rate, default=DEFAULT_FRAUD_RATE, metavar="RATE",
                      help="share of fraudulent users (default: %(default)s)")
+    gen.add_argument("--adaptive-fraud-rate", type=_rate, default=0.0, metavar="RATE",
+                     help="share of users turned into adaptive fraud: rotating farms, slow bots, referral "
+                          "rings, sleepers, coordinated rings (default: %(default)s)")
     gen.add_argument("--start", type=_date, default=None, metavar="YYYY-MM-DD",
                      help="first simulated day (default: 2026-01-01)")
     gen.add_argument("--duckdb", default=None, metavar="PATH", help=duckdb_help)
@@ -179,6 +182,22 @@ def build_parser() -> argparse.ArgumentParser:
                        help="exit 1 when the precision of any fraud type or overall is lower")
     fraud.add_argument("--min-recall", type=float, default=None, metavar="SHARE",
                        help="exit 1 when the recall of any fraud type or overall is lower")
+    fraud.add_argument("--model", action="store_true",
+                       help="also evaluate the learned model (fraud-train's): per fraud type out-of-fold and "
+                            "leave-one-type-out recall, high-tier precision (needs the ml extra)")
+    fraud.add_argument("--seed", type=_non_negative_int, default=0, metavar="N",
+                       help="folds and model seed of --model (default: %(default)s)")
+
+    train = sub.add_parser(
+        "fraud-train", help="train the learned anti-fraud model and write its scores (needs the ml extra)",
+        description="Train the learned anti-fraud model on fct_user_fraud_model_scores' features, the "
+                    "generator's labels and the reviewers' decisions (ops.fraud_review_decisions, when present); "
+                    "record the version in ml.fraud_model_versions and the scores in ml.fraud_model_scores. "
+                    "Then rebuild: dbt build --select stg_ml__fraud_model_scores+",
+    )
+    train.add_argument("--duckdb", default=None, metavar="PATH", help=duckdb_help)
+    train.add_argument("--seed", type=_non_negative_int, default=0, metavar="N",
+                       help="model and holdout seed (default: %(default)s)")
 
     lin = sub.add_parser(
         "lineage", help="draw the lineage picture from dbt's manifest (docs/architecture.md, the docs site)",
@@ -227,6 +246,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             seed=args.seed,
             bad_rate=args.bad_rate,
             fraud_rate=args.fraud_rate,
+            adaptive_fraud_rate=args.adaptive_fraud_rate,
             start=args.start,
             duckdb_path=args.duckdb,
             parquet_dir=args.parquet,
@@ -279,11 +299,21 @@ def _dispatch(args: argparse.Namespace) -> int:
     elif args.command == "fraud-eval":
         from offerwall.fraud_eval import fraud_eval
 
-        return fraud_eval(
+        rc = fraud_eval(
             duckdb_path=args.duckdb,
             min_precision=args.min_precision,
             min_recall=args.min_recall,
         )
+        if args.model:
+            from offerwall.fraud_loto import model_eval
+
+            print()
+            model_eval(args.duckdb, args.seed)
+        return rc
+    elif args.command == "fraud-train":
+        from offerwall.fraud_ml import fraud_train
+
+        return fraud_train(args.duckdb, args.seed)
     elif args.command == "lineage":
         from offerwall.lineage import lineage
 

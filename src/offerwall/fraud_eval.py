@@ -28,6 +28,8 @@ import duckdb
 from offerwall import OfferwallError
 
 FRAUD_TYPES = ("device_farm", "bot", "velocity", "chargeback_abuser", "country_hopper")
+# generated with --adaptive-fraud-rate; the rules name none of them: recall only (shown when labelled)
+ADAPTIVE_TYPES = ("rotating_farm", "slow_bot", "referral_ring", "sleeper", "coordinated_ring")
 SIGNALS_TABLE = "fct_user_fraud_signals"
 SIGNALS_SCHEMA_SUFFIX = "marts_anti_fraud"
 LABELS_TABLE = "labels.fraud_users"
@@ -106,7 +108,8 @@ def evaluate(duckdb_path: str | Path) -> list[Row]:
         ).fetchall()
 
     rows = []
-    for fraud_type in FRAUD_TYPES:
+    present = {u[3] for u in users}
+    for fraud_type in FRAUD_TYPES + tuple(t for t in ADAPTIVE_TYPES if t in present):
         labelled = [u for u in users if u[3] == fraud_type]
         flagged = [u for u in users if u[1] and u[2] == fraud_type]
         rows.append(
@@ -156,7 +159,7 @@ def failures(rows: list[Row], min_precision: float | None, min_recall: float | N
     for r in rows:
         if min_recall is not None and r.labelled and (r.recall or 0.0) < min_recall:
             out.append(f"{r.name}: recall {_fmt(r.recall)} < {min_recall}")
-        if min_precision is not None and (r.labelled or r.flagged):
+        if min_precision is not None and (r.labelled or r.flagged) and r.name not in ADAPTIVE_TYPES:
             if r.precision is None or r.precision < min_precision:
                 out.append(f"{r.name}: precision {_fmt(r.precision)} < {min_precision}")
     return out

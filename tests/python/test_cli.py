@@ -33,8 +33,8 @@ def _help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 
 
 def test_the_commands_are_the_documented_ones() -> None:
-    assert _subcommands() == ["advance", "bench", "bench-merge", "bench-profile", "fraud-eval", "generate",
-                              "lineage", "load-bigquery", "overview", "presentation"]
+    assert _subcommands() == ["advance", "bench", "bench-merge", "bench-profile", "fraud-eval", "fraud-train",
+                              "generate", "lineage", "load-bigquery", "overview", "presentation"]
 
 
 @pytest.mark.parametrize("argv", [["--help"], *([name, "--help"] for name in _subcommands())])
@@ -74,7 +74,8 @@ def test_generate_with_no_flags_generates_the_default_dataset(env_path: str | No
         monkeypatch.setenv("DUCKDB_PATH", str(tmp_path / env_path))
     assert main(["generate"]) == 0
     assert calls == [{
-        "users": 20_000, "days": 120, "seed": 42, "bad_rate": 0.01, "fraud_rate": 0.03, "start": None,
+        "users": 20_000, "days": 120, "seed": 42, "bad_rate": 0.01, "fraud_rate": 0.03, "adaptive_fraud_rate": 0.0,
+        "start": None,
         "duckdb_path": "warehouse.duckdb" if env_path is None else str(tmp_path / env_path), "parquet_dir": None,
     }]
 

@@ -6,9 +6,8 @@
 -- var('quarantine_jump_min_share') above it is a new problem; a steady share of bad rows is
 -- not (docs/guarantees.md, guarantee 10). No history yet: no warning. Returns the tables
 -- whose share jumped, with the figures.
--- depends_on: {{ ref('stg_offerwall__offers_quarantine') }}
--- depends_on: {{ ref('stg_offerwall__offer_tasks_quarantine') }}
--- depends_on: {{ ref('stg_offerwall__user_offers_quarantine') }}
--- depends_on: {{ ref('stg_offerwall__users_quarantine') }}
--- depends_on: {{ ref('stg_offerwall__ua_spend_daily_quarantine') }}
-{{ quarantine_share_jump_sql() }}
+{%- set quarantine_relations = {} -%}
+{%- for table in raw_tables() -%}
+    {%- do quarantine_relations.update({table: ref('stg_offerwall__' ~ table ~ '_quarantine')}) -%}
+{%- endfor %}
+{{ quarantine_share_jump_sql(quarantine_relations) }}

@@ -22,7 +22,12 @@ int_offer_versions as (
 ),
 
 snp_offerwall__offers as (
-    select * from {{ ref('snp_offerwall__offers') }}
+    {#- source_model(): v2 has the versions in the source (docs/source-redesign.md) #}
+    {% if source_model() == 'v2' %}
+        select * from {{ ref('stg_offerwall_v2__offer_versions_as_v1') }}
+    {% else %}
+        select * from {{ ref('snp_offerwall__offers') }}
+    {% endif %}
 ),
 
 base_offerwall__offers as (

@@ -1,6 +1,7 @@
 -- One row per current offer task with known terms (an inferred task of dim_offer_tasks, whose
--- row the replica lost or quarantined, has no payout to price from and is left out): today's reward beside the largest reward that keeps the
--- target margin (var reward_target_margin_pct) given the task's reversal rate.
+-- row the replica lost or quarantined, has no payout to price from and is left out): today's
+-- reward beside the largest reward that keeps the target margin (var reward_target_margin_pct)
+-- given the task's reversal rate.
 -- Per completion, expected revenue = payout x (1 - r) (a reversal claws the payout back) and
 -- expected reward cost = reward x (1 - r x k), k = var reversed_reward_recovery_share (the
 -- share of a reversed reward actually recovered; 0 = the user already cashed the coins out).

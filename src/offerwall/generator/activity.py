@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from offerwall.generator import adaptive
 from offerwall.generator._util import NEVER, US_PER_DAY, US_PER_MINUTE, US_PER_SECOND, group_positions, mix64
 from offerwall.generator.catalog import (
     COUNTRIES, HOLD_MEDIAN_DAYS, T_DEPOSIT, T_PURCHASE, VALUABLE_TYPES,
@@ -141,23 +142,30 @@ def simulate_window(rng: np.random.Generator, users: dict, cat: Catalog, t0: int
     rows (pending_loaded_at, settled_loaded_at, reversed_loaded_at).
     """
     who, start_t = _starts(rng, users, t0, t1)
+    # adaptive fraud (none unless generated with --adaptive-fraud-rate): rings' sessions, sleepers' bursts
+    extra_who, extra_t, forced = adaptive.extra_starts(users, cat, t0, t1, seed)
+    forced = np.concatenate([np.full(len(who), adaptive.NO_OFFER), forced])
+    who, start_t = np.concatenate([who, extra_who]), np.concatenate([start_t, extra_t])
     fraud = users["fraud_code"][who]
     country = users["country_code"][who]
     platform = users["platform_code"][who]
     is_bot = fraud == F_BOT
-    offer_pos = _choose_offers(rng, cat, country, platform, is_bot)
+    picky = is_bot | np.isin(fraud, adaptive.VALUABLE_PICKERS) | (forced == adaptive.PICK_VALUABLE)
+    offer_pos = _choose_offers(rng, cat, country, platform, picky)
+    offer_pos = np.where(forced >= 0, forced, offer_pos)
     offers = cat.offers
     ok = (start_t >= offers["created_at"][offer_pos]) & (start_t < offers["inactive_from"][offer_pos])
     # starts in time order, so completion ids roughly follow time like an auto-increment
     keep_sorted = np.flatnonzero(ok)[np.argsort(start_t[ok], kind="stable")]
-    who, start_t, fraud, country, platform, offer_pos, is_bot = (
-        a[keep_sorted] for a in (who, start_t, fraud, country, platform, offer_pos, is_bot)
+    who, start_t, fraud, country, platform, offer_pos, is_bot, forced = (
+        a[keep_sorted] for a in (who, start_t, fraud, country, platform, offer_pos, is_bot, forced)
     )
     # funnel: how many tasks of the offer this start completes (reach falls with position)
     u = rng.random(len(who))
     depth = np.searchsorted(cat.reach_key, offer_pos * 2.0 + (1.0 - u), side="right") - cat.first_task[offer_pos]
     full = cat.n_tasks[offer_pos]
     depth = np.where(is_bot & (rng.random(len(who)) < 0.7), full, depth)
+    depth = np.where((forced >= 0) | (fraud == adaptive.F_SLOW_BOT), full, depth)
     depth = np.maximum(depth, 1)
     start_no = np.repeat(np.arange(len(who)), depth)
     pos = group_positions(depth)
@@ -170,6 +178,9 @@ def simulate_window(rng: np.random.Generator, users: dict, cat: Catalog, t0: int
     floor = np.where(_VALUABLE[ttype], 3 * US_PER_MINUTE, 20 * US_PER_SECOND)
     step = np.maximum(np.where(fr == F_VELOCITY, step * 0.1, step), floor)
     step = np.where(bot, rng.uniform(2, 8, len(task_idx)) * US_PER_SECOND, step).astype(np.int64)
+    slow = fr == adaptive.F_SLOW_BOT
+    if slow.any():
+        step[slow] = adaptive.slow_steps([seed, adaptive.RNG_ADAPTIVE, 3, t0 // US_PER_DAY], int(slow.sum()))
     cum = np.cumsum(step)
     first = np.cumsum(depth) - depth
     cum = cum - np.repeat(cum[first] - step[first], depth)
@@ -212,14 +223,16 @@ def simulate_window(rng: np.random.Generator, users: dict, cat: Catalog, t0: int
 
     # status timeline: pending -> credited [-> reversed within 90 days] or pending -> rejected
     p_rej = np.where(fr == F_NONE, 0.025, np.where(fr == F_BOT, 0.30, 0.22))
+    valuable_buy = (ttype == T_PURCHASE) | (ttype == T_DEPOSIT)
+    p_rev = np.where(fr == F_CHARGEBACK, 0.85, np.where(valuable_buy, 0.07, 0.03))
+    p_rev = np.where((fr >= 0) & (fr != F_CHARGEBACK), 0.06, p_rev)
+    adaptive.adjust([seed, adaptive.RNG_ADAPTIVE, 4, t0 // US_PER_DAY], users, uidx, fr, completed, device, ip,
+                    p_rej, p_rev, seed)
     rejected = rng.random(n) < p_rej
     hold_days = rng.lognormal(np.log(HOLD_MEDIAN_DAYS[ttype]), 0.8)
     hold_days = np.where(rng.random(n) < 0.10, hold_days + rng.uniform(5, 25, n), hold_days)
     hold = (hold_days * US_PER_DAY).astype(np.int64)
     rej_delay = (rng.lognormal(np.log(1.5), 0.7, n) * US_PER_DAY).astype(np.int64)
-    valuable_buy = (ttype == T_PURCHASE) | (ttype == T_DEPOSIT)
-    p_rev = np.where(fr == F_CHARGEBACK, 0.85, np.where(valuable_buy, 0.07, 0.03))
-    p_rev = np.where((fr >= 0) & (fr != F_CHARGEBACK), 0.06, p_rev)
     reversed_ = ~rejected & (rng.random(n) < p_rev)
     rev_days = np.where(
         fr == F_CHARGEBACK,

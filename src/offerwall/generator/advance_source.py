@@ -96,8 +96,13 @@ def advance(*, days: int, duckdb_path: str | Path = "warehouse.duckdb", parquet_
         n_new = int(rng.poisson(per_day * days * growth))
         n_old = len(pop["user_idx"])
         new = build_users(rng, n_new, n_old, c_prev, c_now, seed, state["fraud_rate"], state["household_pool"],
-                          first_farm=int(pop["farm_group"].max(initial=-1)) + 1)
+                          first_farm=int(pop["farm_group"].max(initial=-1)) + 1,
+                          adaptive_rate=state.get("adaptive_fraud_rate", 0.0),
+                          first_ring=int(pop.get("ring_group", np.array([-1])).max(initial=-1)) + 1)
         # referrals of new users may point to any earlier user (build_users uses indexes < own index)
+        # a state written before adaptive fraud existed has no ring columns: nobody there is in a ring
+        for k, none in (("ring_group", -1), ("ring_pos", -1), ("wake_at", 0)):
+            pop.setdefault(k, np.full(n_old, none, dtype=np.int64))
         pop = {k: np.concatenate([pop[k], new[k].astype(pop[k].dtype)]) for k in pop}
         pool = user_id_pool(pop, seed)
 

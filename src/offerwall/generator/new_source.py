@@ -53,7 +53,8 @@ def validate(users: int, days: int, seed: int, bad_rate: float, fraud_rate: floa
 
 @duckdb_errors_are_user_errors
 def generate(*, users: int, days: int, seed: int, bad_rate: float, fraud_rate: float,
-             start: dt.date | None = None, duckdb_path: str | Path = "warehouse.duckdb",
+             adaptive_fraud_rate: float = 0.0, start: dt.date | None = None,
+             duckdb_path: str | Path = "warehouse.duckdb",
              parquet_dir: str | Path | None = None) -> dict:
     """Generate a fresh source system: the five raw tables, labels and the simulator's state.
 
@@ -61,6 +62,8 @@ def generate(*, users: int, days: int, seed: int, bad_rate: float, fraud_rate: f
     Replaces the schemas raw, labels and sim of the DuckDB file; other schemas are left alone.
     """
     validate(users, days, seed, bad_rate, fraud_rate)
+    if not 0.0 <= adaptive_fraud_rate <= 1.0:
+        raise OfferwallError(f"--adaptive-fraud-rate must be between 0 and 1, got {adaptive_fraud_rate}")
     t_begin = time.perf_counter()
     start = start or DEFAULT_START
     t0 = to_us(start)
@@ -79,7 +82,8 @@ def generate(*, users: int, days: int, seed: int, bad_rate: float, fraud_rate: f
     cat = Catalog(offers, tasks, vers)
 
     household_pool = int(users * HOUSEHOLD_SHARE) + 1
-    pop = build_users(rng, users, 0, t0, clock, seed, fraud_rate, household_pool)
+    pop = build_users(rng, users, 0, t0, clock, seed, fraud_rate, household_pool,
+                      adaptive_rate=adaptive_fraud_rate)
     pool = user_id_pool(pop, seed)
 
     try:
@@ -115,7 +119,8 @@ def generate(*, users: int, days: int, seed: int, bad_rate: float, fraud_rate: f
         create_from(con, f"{SIM_SCHEMA}.users", to_arrow(pop))
         state = {
             "generator_version": GENERATOR_VERSION, "seed": seed, "users": users, "days": days,
-            "bad_rate": bad_rate, "fraud_rate": fraud_rate, "start": start.isoformat(),
+            "bad_rate": bad_rate, "fraud_rate": fraud_rate,
+            "adaptive_fraud_rate": adaptive_fraud_rate, "start": start.isoformat(),
             "clock": from_us(clock).isoformat(), "clock_us": clock, "next_completion_id": next_id,
             "n_users": len(pop["user_idx"]), "household_pool": household_pool, "advances": 0,
         }

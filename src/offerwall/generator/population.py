@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from offerwall.generator import adaptive
 from offerwall.generator._util import US_PER_DAY, US_PER_HOUR, mix64
+from offerwall.generator.adaptive import ADAPTIVE_TYPES, RNG_ADAPTIVE
 from offerwall.generator.catalog import COUNTRIES, COUNTRY_VALUE, COUNTRY_WEIGHTS, PLATFORM_WEIGHTS, PLATFORMS
 
 CHANNELS = np.array(["organic", "referral", "google_ads", "meta", "tiktok", "apple_search_ads"])
@@ -15,7 +17,8 @@ _PAID_POS = np.array([-1, -1, 0, 1, 2, 3])  # channel code -> position in PAID_C
 CHANNEL_QUALITY = np.array([1.0, 1.25, 0.9, 0.8, 0.5, 1.3])
 CHANNEL_CAC_USD = np.array([0.0, 0.0, 3.2, 2.6, 1.4, 4.5])
 
-FRAUD_TYPES = np.array(["device_farm", "bot", "velocity", "chargeback_abuser", "country_hopper"])
+# the five original types (drawn by --fraud-rate with FRAUD_MIX), then adaptive.py's five
+FRAUD_TYPES = np.array(["device_farm", "bot", "velocity", "chargeback_abuser", "country_hopper", *ADAPTIVE_TYPES])
 FRAUD_MIX = np.array([0.30, 0.18, 0.17, 0.20, 0.15])
 F_NONE, F_FARM, F_BOT, F_VELOCITY, F_CHARGEBACK, F_HOPPER = -1, 0, 1, 2, 3, 4
 
@@ -43,10 +46,13 @@ def signup_times(rng: np.random.Generator, n: int, t0: int, t1: int) -> np.ndarr
 
 
 def build_users(rng: np.random.Generator, n: int, first_idx: int, t0: int, t1: int, seed: int,
-                fraud_rate: float, household_pool: int, first_farm: int = 0) -> dict[str, np.ndarray]:
+                fraud_rate: float, household_pool: int, first_farm: int = 0, adaptive_rate: float = 0.0,
+                first_ring: int = 0) -> dict[str, np.ndarray]:
     """n users signing up in [t0, t1); user_idx continues from first_idx in signup order.
 
-    Device farms are numbered from first_farm, so farms of a later advance never merge with older ones.
+    Device farms are numbered from first_farm and adaptive rings from first_ring, so groups of a
+    later advance never merge with older ones. A share `adaptive_rate` of the legitimate users
+    become adaptive fraud (adaptive.py), from their own random stream.
     """
     signup = signup_times(rng, n, t0, t1)
     country = rng.choice(len(COUNTRIES), n, p=COUNTRY_WEIGHTS)
@@ -110,7 +116,7 @@ def build_users(rng: np.random.Generator, n: int, first_idx: int, t0: int, t1: i
     has_dev2 = (rng.random(n) < 0.2) & ~is_f
     household = (mix64(rng.integers(0, max(household_pool, 1), n).astype(np.uint64), salt + 11)).astype(np.uint64)
     travel = (rng.random(n) < 0.03) & ~is_f
-    return {
+    out = {
         "user_idx": idx,
         "signup_at": cols["signup"].astype(np.int64),
         "country_code": cols["country"].astype(np.int64),
@@ -127,6 +133,8 @@ def build_users(rng: np.random.Generator, n: int, first_idx: int, t0: int, t1: i
         "travel_country": np.where(travel, (cols["country"] + rng.integers(1, len(COUNTRIES), n)) % len(COUNTRIES), -1),
         "hop_countries": np.where(fr == F_HOPPER, rng.integers(5, 9, n), 0).astype(np.int64),
     }
+    adaptive.assign([seed, RNG_ADAPTIVE, 0, first_idx], out, adaptive_rate, first_ring)
+    return out
 
 
 def user_id_strings_u64(user_idx: np.ndarray, seed: int) -> np.ndarray:

@@ -8,7 +8,9 @@
 -- _loaded_at (+ var future_tolerance_hours) is quarantined and never counts as the latest
 -- version, so it never opens a snapshot version dated in the future.
 -- Volume guard: built after the raw load passed its guards (models/audit).
+{% if source_model() == 'v1' -%}
 -- depends_on: {{ ref('audit_raw_load_profile') }}
+{%- endif %}
 with
 
 source as (
@@ -25,7 +27,12 @@ base_offerwall__offers as (
 ),
 
 snp_offerwall__offers as (
-    select * from {{ ref('snp_offerwall__offers') }}
+    {#- source_model(): v2 has the versions in the source (docs/source-redesign.md) #}
+    {% if source_model() == 'v2' %}
+        select * from {{ ref('stg_offerwall_v2__offer_versions_as_v1') }}
+    {% else %}
+        select * from {{ ref('snp_offerwall__offers') }}
+    {% endif %}
 ),
 
 cleaned as (

@@ -4,7 +4,9 @@
 -- created_at/updated_at after _loaded_at (+ var future_tolerance_hours) is quarantined and
 -- never counts as the latest version (it cannot open a snapshot version dated in the future).
 -- Volume guard: built after the raw load passed its guards (models/audit).
+{% if source_model() == 'v1' -%}
 -- depends_on: {{ ref('audit_raw_load_profile') }}
+{%- endif %}
 with
 
 source as (

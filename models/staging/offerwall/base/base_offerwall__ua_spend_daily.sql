@@ -2,7 +2,9 @@
 -- copy of a day x channel x country x platform, by _loaded_at), `superseded` (an older or
 -- identical copy) or `quarantined` (`reason` names the rule it breaks).
 -- Volume guard: built after the raw load passed its guards (models/audit).
+{% if source_model() == 'v1' -%}
 -- depends_on: {{ ref('audit_raw_load_profile') }}
+{%- endif %}
 with
 
 source as (

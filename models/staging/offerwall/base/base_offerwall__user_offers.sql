@@ -13,7 +13,9 @@
 -- completed_at is quarantined and never counts as the latest version, so a row dated 2100
 -- cannot freeze a completion's status.
 -- Volume guard: built after the raw load passed its guards (models/audit).
+{% if source_model() == 'v1' -%}
 -- depends_on: {{ ref('audit_raw_load_profile') }}
+{%- endif %}
 with
 
 source as (
@@ -42,11 +44,21 @@ stg_gdpr__erasure_requests as (
 ),
 
 snp_offerwall__offer_tasks as (
-    select * from {{ ref('snp_offerwall__offer_tasks') }}
+    {#- source_model(): v2 has the versions in the source (docs/source-redesign.md) #}
+    {% if source_model() == 'v2' %}
+        select * from {{ ref('stg_offerwall_v2__offer_task_versions_as_v1') }}
+    {% else %}
+        select * from {{ ref('snp_offerwall__offer_tasks') }}
+    {% endif %}
 ),
 
 snp_offerwall__offers as (
-    select * from {{ ref('snp_offerwall__offers') }}
+    {#- source_model(): v2 has the versions in the source (docs/source-redesign.md) #}
+    {% if source_model() == 'v2' %}
+        select * from {{ ref('stg_offerwall_v2__offer_versions_as_v1') }}
+    {% else %}
+        select * from {{ ref('snp_offerwall__offers') }}
+    {% endif %}
 ),
 
 cleaned as (

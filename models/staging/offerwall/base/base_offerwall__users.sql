@@ -5,7 +5,9 @@
 -- user of the replica is kept (never dropped for its parent): referrer_user_id NULL and
 -- has_unknown_referrer true.
 -- Volume guard: built after the raw load passed its guards (models/audit).
+{% if source_model() == 'v1' -%}
 -- depends_on: {{ ref('audit_raw_load_profile') }}
+{%- endif %}
 with
 
 source as (

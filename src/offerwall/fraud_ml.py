@@ -1,0 +1,269 @@
+"""``offerwall fraud-train``: the learned anti-fraud model (needs the ``ml`` extra: scikit-learn).
+
+Reads the features of ``fct_user_fraud_model_scores`` (built by dbt in the DuckDB file), the
+labels (``labels.fraud_users``, the generator's ground truth, overridden by the reviewers'
+latest decision in ``ops.fraud_review_decisions`` when that table exists: confirmed_fraud = 1,
+cleared = 0), fits two logistic regressions on log1p-scaled, standardised features (see Model:
+one on every feature, the rules' and the anomaly score among them; one on the signs of
+coordination and oddness only) and writes:
+
+- ``ml.fraud_model_versions``: one row per training (version, training data hash, rows,
+  positives, holdout metrics, coefficients);
+- ``ml.fraud_model_scores``: the latest version's probability of fraud per user and the three
+  features that raised it most (coefficient x standardised value, in log-odds).
+
+dbt reads the scores as the source ``ml.fraud_model_scores``; rebuild the mart after training.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from offerwall import OfferwallError
+from offerwall.fraud_eval import _signals_relation
+
+# the mart's features (macro fraud_model_features()) and two scores the model reads too
+FEATURES = (
+    "completions_per_active_day", "peak_day_share", "distinct_devices", "networks_per_completion",
+    "distinct_countries", "completions_per_offer", "valuable_share", "avg_speed_ratio", "speed_ratio_cv",
+    "reversal_rate", "rejection_rate", "days_to_first_completion", "days_active_after_first_reward",
+    "graph_degree", "component_size", "component_referral_links", "component_device_links",
+    "component_coactivity_links", "component_members_per_signup_day", "component_task_overlap",
+    "component_days_active_after_first_reward",
+)
+MODEL_INPUTS = FEATURES + ("rules_risk_score", "anomaly_score")
+# what the generic part reads: signs of coordination or oddness that no single fraud type owns
+GENERIC_INPUTS = ("anomaly_score", "component_size", "component_task_overlap", "graph_degree")
+MART = "fct_user_fraud_model_scores"
+ML_SCHEMA = "ml"
+HIGH_TIER = 0.8  # dbt var fraud_model_high_tier_min_score
+TOP_FEATURES = 3
+REGULARISATION_C = 0.3
+
+
+@dataclass
+class Dataset:
+    user_ids: np.ndarray
+    x: np.ndarray  # users x MODEL_INPUTS, raw values
+    y: np.ndarray  # 1 = fraud (labelled or confirmed), 0 = not
+    fraud_type: np.ndarray  # labelled type, "" when none
+    from_review: int  # labels set by a reviewer's decision
+
+
+def _sklearn():
+    try:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+    except ImportError:  # pragma: no cover - depends on the install
+        raise OfferwallError("the learned model needs scikit-learn: pip install 'offerwall-warehouse[ml]'") from None
+    return LogisticRegression, StandardScaler
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table]).fetchone()[0])
+
+
+def mart_relation(con: duckdb.DuckDBPyConnection) -> str:
+    """The schema-qualified mart (next to fct_user_fraud_signals)."""
+    signals = _signals_relation(con)
+    relation = signals.replace("fct_user_fraud_signals", MART)
+    schema = relation.split(".")[0].strip('"')
+    if not _table_exists(con, schema, MART):
+        raise OfferwallError(f"no table {MART} in schema {schema}: run `dbt build` first")
+    return relation
+
+
+def load_dataset(con: duckdb.DuckDBPyConnection) -> Dataset:
+    """Features and labels of every user in the mart."""
+    if not _table_exists(con, "labels", "fraud_users"):
+        raise OfferwallError("no labels.fraud_users: the model trains on the generator's labels")
+    mart = mart_relation(con)
+    cols = ", ".join(f"m.{c}" for c in MODEL_INPUTS)
+    review = "null"
+    join = ""
+    if _table_exists(con, "ops", "fraud_review_decisions"):
+        join = """
+            left join (
+                select user_id, decision
+                from ops.fraud_review_decisions
+                where decision in ('confirmed_fraud', 'cleared')
+                qualify row_number() over (partition by user_id order by decided_at desc, decision_id desc) = 1
+            ) as r on m.user_id = r.user_id"""
+        review = "r.decision"
+    rows = con.execute(f"""
+        select m.user_id, {cols}, l.fraud_type, {review} as decision
+        from {mart} as m
+        left join (select user_id, min(fraud_type) as fraud_type from labels.fraud_users group by user_id) as l
+            on m.user_id = l.user_id{join}
+        order by m.user_id
+    """).fetchall()
+    if not rows:
+        raise OfferwallError(f"{mart} is empty: nothing to train on")
+    n_in = len(MODEL_INPUTS)
+    user_ids = np.array([r[0] for r in rows], dtype=object)
+    x = np.array([[np.nan if v is None else float(v) for v in r[1:1 + n_in]] for r in rows])
+    x = np.nan_to_num(x, nan=0.0)
+    fraud_type = np.array([r[1 + n_in] or "" for r in rows], dtype=object)
+    decision = [r[2 + n_in] for r in rows]
+    y = np.array([1 if t else 0 for t in fraud_type])
+    reviewed = np.array([d is not None for d in decision])
+    y = np.where(reviewed, np.array([1 if d == "confirmed_fraud" else 0 for d in decision]), y)
+    return Dataset(user_ids, x, y, fraud_type, int(reviewed.sum()))
+
+
+class _Part:
+    """log1p -> standardise -> logistic regression on some of the inputs."""
+
+    def __init__(self, columns: list[int], seed: int, c: float):
+        logistic_regression, standard_scaler = _sklearn()
+        self.columns = columns
+        self.scaler = standard_scaler()
+        self.lr = logistic_regression(C=c, class_weight="balanced", max_iter=2000, random_state=seed)
+
+    def _z(self, x: np.ndarray, fit: bool = False) -> np.ndarray:
+        v = np.log1p(np.maximum(x[:, self.columns], 0.0))
+        return self.scaler.fit_transform(v) if fit else self.scaler.transform(v)
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.lr.fit(self._z(x, fit=True), y)
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        return self.lr.predict_proba(self._z(x))[:, 1]
+
+    def contributions(self, x: np.ndarray) -> np.ndarray:
+        """users x MODEL_INPUTS: coefficient x standardised value (0 for inputs this part does not read)."""
+        out = np.zeros((len(x), len(MODEL_INPUTS)))
+        out[:, self.columns] = self._z(x) * self.lr.coef_[0]
+        return out
+
+
+class Model:
+    """Two logistic regressions, the score is the larger of their probabilities.
+
+    - `specific` reads every input: it learns the patterns of the labelled types;
+    - `generic` reads only what any coordinated or unusual fraud shows (GENERIC_INPUTS: the
+      anomaly score and the component's size and overlap), so a type it was never shown can
+      still score high (what leave-one-type-out measures).
+    A score is explained by the part that gave it: coefficient x standardised value, log-odds.
+    """
+
+    def __init__(self, seed: int = 0, c: float = REGULARISATION_C):
+        self.specific = _Part(list(range(len(MODEL_INPUTS))), seed, c)
+        self.generic = _Part([MODEL_INPUTS.index(name) for name in GENERIC_INPUTS], seed, c)
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> Model:
+        if len(set(y.tolist())) < 2:
+            raise OfferwallError("the training data has a single class: generate with --fraud-rate > 0")
+        self.specific.fit(x, y)
+        self.generic.fit(x, y)
+        return self
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        return np.maximum(self.specific.score(x), self.generic.score(x))
+
+    def contributions(self, x: np.ndarray) -> np.ndarray:
+        use_generic = (self.generic.score(x) > self.specific.score(x))[:, None]
+        return np.where(use_generic, self.generic.contributions(x), self.specific.contributions(x))
+
+    def top_features(self, x: np.ndarray, k: int = TOP_FEATURES) -> list[str]:
+        contrib = self.contributions(x)
+        order = np.argsort(-contrib, axis=1)[:, :k]
+        return ["; ".join(f"{MODEL_INPUTS[j]}:{contrib[i, j]:+.2f}" for j in row if contrib[i, j] > 0)
+                for i, row in enumerate(order)]
+
+    def coefficients(self) -> dict[str, dict[str, float]]:
+        return {part: {MODEL_INPUTS[j]: round(float(c), 4) for j, c in zip(p.columns, p.lr.coef_[0])}
+                for part, p in (("specific", self.specific), ("generic", self.generic))}
+
+
+def precision_recall(y: np.ndarray, score: np.ndarray, threshold: float = HIGH_TIER) -> tuple[float | None, float | None]:
+    flagged = score >= threshold
+    precision = float(y[flagged].mean()) if flagged.any() else None
+    recall = float(flagged[y == 1].mean()) if (y == 1).any() else None
+    return precision, recall
+
+
+def data_hash(data: Dataset) -> str:
+    h = hashlib.sha256()
+    h.update("\n".join(data.user_ids.tolist()).encode())
+    h.update(np.ascontiguousarray(data.x).tobytes())
+    h.update(data.y.astype(np.int8).tobytes())
+    return h.hexdigest()
+
+
+def holdout_metrics(data: Dataset, seed: int) -> dict:
+    """Precision/recall of the high tier on a 30% holdout (stratified by label)."""
+    rng = np.random.default_rng(seed)
+    test = np.zeros(len(data.y), dtype=bool)
+    for label in (0, 1):
+        idx = np.flatnonzero(data.y == label)
+        test[rng.choice(idx, int(round(len(idx) * 0.3)), replace=False)] = True
+    model = Model(seed).fit(data.x[~test], data.y[~test])
+    precision, recall = precision_recall(data.y[test], model.score(data.x[test]))
+    return {"holdout_rows": int(test.sum()), "holdout_high_tier_precision": precision,
+            "holdout_high_tier_recall": recall}
+
+
+def train(duckdb_path: str | Path, seed: int = 0) -> dict:
+    """Train on the whole mart, record the version and replace the scores; returns the version row."""
+    db = Path(duckdb_path)
+    if not db.exists():
+        raise OfferwallError(f"DuckDB file not found: {db}")
+    with duckdb.connect(str(db)) as con:
+        data = load_dataset(con)
+        metrics = holdout_metrics(data, seed)
+        model = Model(seed).fit(data.x, data.y)
+        digest = data_hash(data)
+        con.execute(f"create schema if not exists {ML_SCHEMA}")
+        con.execute(f"""create table if not exists {ML_SCHEMA}.fraud_model_versions (
+            model_version varchar, trained_at timestamp, training_rows bigint, positives bigint,
+            labels_from_review bigint, training_data_sha256 varchar, algorithm varchar, metrics varchar,
+            coefficients varchar)""")
+        n_versions = con.execute(f"select count(*) from {ML_SCHEMA}.fraud_model_versions").fetchone()[0]
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+        version = f"v{n_versions + 1}-{digest[:8]}"
+        row = {
+            "model_version": version, "trained_at": now, "training_rows": len(data.y),
+            "positives": int(data.y.sum()), "labels_from_review": data.from_review,
+            "training_data_sha256": digest,
+            "algorithm": f"max of two log1p-standardised logistic regressions (all inputs; {', '.join(GENERIC_INPUTS)}), "
+                         f"C={REGULARISATION_C}, balanced",
+            "metrics": json.dumps(metrics), "coefficients": json.dumps(model.coefficients()),
+        }
+        con.execute(f"insert into {ML_SCHEMA}.fraud_model_versions values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    list(row.values()))
+        scores = model.score(data.x)
+        tops = model.top_features(data.x)
+        table = pa.table({
+            "user_id": pa.array(data.user_ids.tolist(), pa.string()),
+            "model_version": pa.array([version] * len(scores), pa.string()),
+            "model_score": pa.array(scores, pa.float64()),
+            "top_features": pa.array(tops, pa.string()),
+            "scored_at": pa.array([now] * len(scores), pa.timestamp("us")),
+        })
+        con.register("new_fraud_model_scores", table)
+        con.execute(f"create or replace table {ML_SCHEMA}.fraud_model_scores as select * from new_fraud_model_scores")
+        con.unregister("new_fraud_model_scores")
+    return row
+
+
+def fraud_train(duckdb_path: str | Path, seed: int = 0) -> int:
+    row = train(duckdb_path, seed)
+    metrics = json.loads(row["metrics"])
+    print(f"model {row['model_version']}: {row['training_rows']} users, {row['positives']} fraudulent "
+          f"({row['labels_from_review']} labels from reviews), data sha256 {row['training_data_sha256'][:16]}")
+    print(f"holdout high tier (score >= {HIGH_TIER}): precision {metrics['holdout_high_tier_precision']}, "
+          f"recall {metrics['holdout_high_tier_recall']}")
+    print(f"scores in {ML_SCHEMA}.fraud_model_scores: rebuild the mart with "
+          f"`dbt build --select stg_ml__fraud_model_scores+`")
+    return 0
