@@ -13,13 +13,19 @@
 --   * the staged version of an entity is the first row of its latest version (latest
 --     updated_at, then _loaded_at; NULLs last), a clean copy first; it is staged only if it is
 --     clean, no other clean copy of that same version differs in content (conflicting
---     duplicate) and its parents are staged. Only that row is ever checked further, so every
---     entity costs one sort-free window pass, not four;
+--     duplicate) and, for a task, its offer is staged. A row failing time sanity as its first
+--     rule (dated in the future; a completion updated before completed) sorts after every
+--     other row: it never counts as the latest version. Only that row is ever checked further,
+--     so every entity costs one sort-free window pass, not four;
+--   * a completion is never dropped for its parent (docs/guarantees.md, guarantee 12): only a
+--     task that belongs to another offer quarantines it. Without a staged task or offer it is
+--     is_parent_inferred, its task position and type from the task's latest raw row;
 --   * content equality uses DuckDB's hash() of the cleaned columns instead of an md5 of their
 --     text;
 --   * the task version valid at a completion: on a build from scratch the offer-task snapshot
 --     holds one version per staged task (dbt_valid_from = updated_at), valid from
---     least(created_at, updated_at). History captured by earlier snapshots is not in raw, so
+--     least(created_at, updated_at); a completion before that is valued by it all the same
+--     (is_before_task_created). History captured by earlier snapshots is not in raw, so
 --     after edits in place the lower bound knows only the current version (the benchmark then
 --     leaves the history-dependent columns out of its check).
 --   * GDPR erasure: the erasure seed is empty in the benchmark, so user ids are only trimmed.

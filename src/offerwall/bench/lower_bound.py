@@ -124,7 +124,8 @@ def compare_totals(db_path: Path, skip_columns: dict[str, tuple[str, ...]] | Non
     trues, anything else (text, timestamps, dates) summed as DuckDB hash() values, which
     compares the multiset of values. A table matches when the column sets, the row counts and
     every total agree (sums of numbers within SUM_REL_TOL). `skip_columns` names columns per
-    table to leave out (reported as skipped), e.g. those that need snapshot history.
+    table to leave out (reported as skipped), e.g. those that need snapshot history;
+    OUT_OF_SCOPE_COLUMNS are always left out, column set included.
     """
     skip_columns = skip_columns or {}
     out: dict = {"ok": True, "tables": {}}
