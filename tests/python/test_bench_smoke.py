@@ -158,6 +158,23 @@ def test_compare_totals_flags_a_missing_table_and_column(tmp_path: Path) -> None
     assert check["tables"]["fct_offer_daily_performance"]["columns_only_in_lower_bound"] == ["extra"]
 
 
+def test_compare_totals_leaves_out_the_columns_beyond_the_lower_bound(tmp_path: Path) -> None:
+    # expected margin (issue 11) is only in the dbt fact: not a column-set mismatch
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        _facts(con, "dev_marts_core")
+        _facts(con, bench.LOWER_BOUND_SCHEMA)
+        con.execute("alter table dev_marts_core.fct_offer_daily_performance add column expected_margin_usd double")
+        con.execute("alter table dev_marts_core.fct_offer_daily_performance add column other_extra double")
+    check = bench.compare_totals(db)
+    entry = check["tables"]["fct_offer_daily_performance"]
+    assert "expected_margin_usd" in entry["out_of_scope_columns"]
+    assert entry["columns_only_in_dbt"] == ["other_extra"] and not check["ok"]
+    with duckdb.connect(str(db)) as con:
+        con.execute("alter table dev_marts_core.fct_offer_daily_performance drop column other_extra")
+    assert bench.compare_totals(db)["ok"]
+
+
 def test_lower_bound_script_takes_the_project_vars(tmp_path: Path) -> None:
     project = tmp_path / "proj"
     (project / "benchmarks").mkdir(parents=True)
