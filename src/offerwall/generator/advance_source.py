@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from offerwall import OfferwallError
 from offerwall.generator import catalog as catm
@@ -62,6 +63,14 @@ def _edit_catalog(rng: np.random.Generator, offers: dict, tasks: dict, vers: dic
     vlist = [vers] + new_versions + [catm.initial_versions(ntk)]
     vers_all = {k: np.concatenate([v[k].astype(vers[k].dtype) for v in vlist]) for k in vers}
     return old_off, old_task, offers_all, tasks_all, vers_all
+
+
+def _replicated_after(table: pa.Table, c_prev: int) -> pa.Table:
+    """An edited row reaches the replica after the previous load: its new _loaded_at is never at
+    or before the previous clock (else a load day that was already read would change in place)."""
+    idx = table.schema.get_field_index("_loaded_at")
+    floor = pa.scalar(c_prev + 1, type=pa.int64()).cast(table.schema.field(idx).type)
+    return table.set_column(idx, "_loaded_at", pc.max_element_wise(table.column(idx), floor))
 
 
 @duckdb_errors_are_user_errors
@@ -150,8 +159,10 @@ def advance(*, days: int, duckdb_path: str | Path = "warehouse.duckdb", parquet_
         new_t = np.arange(len(old_task["task_id"]), len(tasks_all["task_id"]))
         no = offer_rows(srng, offers_all, new_o, c_now, bad_rate, False)
         nt = task_rows(srng, tasks_all, new_t, c_now, bad_rate, False)
-        t_off = pa.concat_tables([offer_rows(srng, offers_all, ch_o, c_now, 0.0, False)[0], no[0]])
-        t_task = pa.concat_tables([task_rows(srng, tasks_all, ch_t, c_now, 0.0, False)[0], nt[0]])
+        t_off = pa.concat_tables([_replicated_after(offer_rows(srng, offers_all, ch_o, c_now, 0.0, False)[0], c_prev),
+                                  no[0]])
+        t_task = pa.concat_tables([_replicated_after(task_rows(srng, tasks_all, ch_t, c_now, 0.0, False)[0], c_prev),
+                                   nt[0]])
         bad_parts += [no[1], nt[1]]
         insert(con, f"{RAW_SCHEMA}.offers", t_off)
         insert(con, f"{RAW_SCHEMA}.offer_tasks", t_task)
