@@ -1,17 +1,11 @@
 {#
-    iso_week_start(date_expression): the Monday of the ISO week of a date, as a date.
-
-    Why not dbt.date_trunc('week', ...): DuckDB's weeks start on Monday, BigQuery's WEEK on
-    Sunday, so the same cohort would land in different weeks on the two engines.
+    iso_week_start(date_expression): the Monday of the ISO week of a date, as a date, the same on
+    every engine. dbt.date_trunc('week', ...) is not used: DuckDB's weeks start on Monday,
+    BigQuery's WEEK on Sunday. Plain arithmetic (the date minus its whole days since a Monday,
+    1970-01-05, modulo 7) also runs unchanged on the CI emulator, which translates BigQuery SQL.
+    Example: {{ iso_week_start('signup_date') }} as signup_week
 #}
 {% macro iso_week_start(date_expression) -%}
-    {{ return(adapter.dispatch('iso_week_start', 'offerwall')(date_expression)) }}
-{%- endmacro %}
-
-{% macro default__iso_week_start(date_expression) -%}
-    cast(date_trunc('week', {{ date_expression }}) as date)
-{%- endmacro %}
-
-{% macro bigquery__iso_week_start(date_expression) -%}
-    date_trunc({{ date_expression }}, isoweek)
+    {%- set days_since_monday = 'mod(' ~ days_between("cast('1970-01-05' as date)", date_expression) ~ ', 7)' -%}
+    cast({{ dbt.dateadd('day', '-1 * ' ~ days_since_monday, date_expression).split() | join(' ') }} as date)
 {%- endmacro %}

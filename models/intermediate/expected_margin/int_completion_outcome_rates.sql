@@ -71,7 +71,14 @@ with_probabilities as (
 ),
 
 fallback as (
-    select * from with_probabilities
+    -- no matured history at all (a warehouse younger than the maturity window): pending is
+    -- valued as if it will be credited and nothing is expected to reverse, until history exists
+    select
+        task_type,
+        matured_completions,
+        coalesce(credit_probability, 1.0) as credit_probability,
+        coalesce(reversal_probability, 0.0) as reversal_probability
+    from with_probabilities
     where task_type is null
 ),
 
@@ -92,7 +99,7 @@ final as (
             when
                 rates.task_type is not null
                 and rates.matured_completions >= {{ var('expected_margin_min_matured_completions') }}
-                then rates.reversal_probability
+                then coalesce(rates.reversal_probability, fallback.reversal_probability)
             else fallback.reversal_probability
         end as reversal_probability
     from with_probabilities as rates

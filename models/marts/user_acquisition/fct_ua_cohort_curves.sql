@@ -190,13 +190,17 @@ final as (
         cast(curves.cumulative_expected_margin_usd as numeric) as cumulative_expected_margin_usd,
         case
             when curves.spend_usd > 0
-                then cast(curves.cumulative_margin_usd as {{ type_float64() }})
-                    / cast(curves.spend_usd as {{ type_float64() }})
+                then round(
+                    cast(curves.cumulative_margin_usd as {{ type_float64() }})
+                    / cast(curves.spend_usd as {{ type_float64() }}), {{ var('ratio_decimals') }}
+                )
         end as cumulative_roas,
         case
             when curves.spend_usd > 0
-                then cast(curves.cumulative_margin_usd_excl_suspected_fraud as {{ type_float64() }})
-                    / cast(curves.spend_usd as {{ type_float64() }})
+                then round(
+                    cast(curves.cumulative_margin_usd_excl_suspected_fraud as {{ type_float64() }})
+                    / cast(curves.spend_usd as {{ type_float64() }}), {{ var('ratio_decimals') }}
+                )
         end as cumulative_roas_excl_suspected_fraud,
 
         -- payback (per channel x signup week)

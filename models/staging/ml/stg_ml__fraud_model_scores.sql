@@ -2,11 +2,18 @@
 -- columns when the model has not been trained yet (no source table), so the build never fails
 -- for want of a model.
 {%- set scores = source('ml', 'fraud_model_scores') %}
-{%- set found = adapter.get_relation(
-    database=scores.database, schema=scores.schema, identifier=scores.identifier
-) if execute else none %}
+{#- The offline compile (var assume_incremental, no connection) compiles the trained branch. #}
+{%- if var('assume_incremental', false) %}
+    {%- set trained = true %}
+{%- elif execute %}
+    {%- set trained = adapter.get_relation(
+        database=scores.database, schema=scores.schema, identifier=scores.identifier
+    ) is not none %}
+{%- else %}
+    {%- set trained = false %}
+{%- endif %}
 
-{% if found is not none %}
+{% if trained %}
     with
 
     fraud_model_scores as (
