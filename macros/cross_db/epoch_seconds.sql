@@ -1,5 +1,5 @@
 {#
-    epoch_seconds(timestamp): seconds since 1970-01-01 00:00:00 UTC, as an integer (for time
+    epoch_seconds(timestamp): whole seconds since 1970-01-01 00:00:00 UTC (truncated, as BigQuery does), as an integer (for time
     buckets and "within N seconds" comparisons that stay short in the compiled SQL).
     Example: {{ epoch_seconds('completed_at') }}
 #}
@@ -8,7 +8,7 @@
 {%- endmacro %}
 
 {% macro default__epoch_seconds(timestamp) -%}
-    cast(extract(epoch from {{ timestamp }}) as {{ dbt.type_bigint() }})
+    cast(floor(extract(epoch from {{ timestamp }})) as {{ dbt.type_bigint() }})
 {%- endmacro %}
 
 {% macro bigquery__epoch_seconds(timestamp) -%}
