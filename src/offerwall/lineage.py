@@ -77,7 +77,7 @@ def graph(manifest: dict) -> tuple[list[Group], list[tuple[str, str]]]:
             for parent in node.get("depends_on", {}).get("nodes", []):
                 if parent in nodes and nodes[parent].key != nodes[uid].key:
                     edges.add((nodes[parent].key, nodes[uid].key))
-    groups = sorted(set(nodes.values()), key=lambda g: (STAGES.index(g.stage), g.team, g.key))
+    groups = sorted(set(nodes.values()), key=lambda g: (STAGES.index(g.stage), g.team, g.key, g.label))
     used = {k for e in edges for k in e}
     return [g for g in groups if g.key in used], sorted(edges)
 
