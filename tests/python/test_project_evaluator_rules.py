@@ -22,6 +22,8 @@ _FK_CHECK = "a row's disposition checks its parent rows (unknown or quarantined 
 EXCEPTIONS: dict[tuple[str, str], str] = {
     ("staging_dependent_on_staging", "base_offerwall__offer_tasks"): _FK_CHECK,
     ("staging_dependent_on_staging", "base_offerwall__user_offers"): _FK_CHECK,
+    ("sources_without_freshness", "ml.fraud_model_scores"):
+        "absent until the model is first trained; dbt source freshness errors on a missing table",
 }
 
 
