@@ -76,13 +76,19 @@ def assert_failed_and_nothing_published(good: Warehouse, bad: Warehouse, res: Db
     assert not problems, "published marts changed after a failed build:\n" + "\n".join(problems)
 
 
+# Marts that are empty on a freshly generated warehouse by design: no review decision recorded
+# yet (the app writes them), no price change captured between two builds yet.
+EMPTY_ON_A_FIRST_BUILD = {"fct_fraud_review_status", "fct_fraud_review_outcomes", "fct_offer_task_price_changes"}
+
+
 def test_publish_copies_every_mart(good: Warehouse) -> None:
     marts = private(good)
     assert len(marts) >= 8, marts
     pub = published(good)
     for a, b in zip(marts, pub, strict=True):
         assert good.checksum(a) == good.checksum(b), f"{b.fqn} differs from the build it published ({a.fqn})"
-        assert good.checksum(b).rows > 0, f"{b.fqn} is empty"
+        if b.name not in EMPTY_ON_A_FIRST_BUILD:
+            assert good.checksum(b).rows > 0, f"{b.fqn} is empty"
 
 
 def test_empty_completions_fail_before_any_model(good: Warehouse, tmp_path: Path) -> None:
