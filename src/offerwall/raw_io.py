@@ -93,7 +93,6 @@ def export_raw_parquet(duckdb_path: str | Path, out_dir: str | Path) -> dict[str
         raise OfferwallError(f"DuckDB file not found: {db}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths: dict[str, Path] = {}
     with duckdb.connect(str(db), read_only=True) as con:
         present = {r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = ?", [RAW_SCHEMA]
@@ -101,12 +100,18 @@ def export_raw_parquet(duckdb_path: str | Path, out_dir: str | Path) -> dict[str
         missing = [t for t in RAW_TABLES if t not in present]
         if missing:
             raise OfferwallError(f"{db} has no raw table(s) {', '.join(missing)}: run `offerwall generate` first")
-        for table, columns in RAW_TABLES.items():
-            path = out / f"{table}.parquet"
-            select = ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t, _ in columns)
-            con.execute(
-                f"copy (select {select} from {RAW_SCHEMA}.{table}) to '{path.as_posix()}' "
-                "(format parquet, compression zstd)"
-            )
-            paths[table] = path
+        paths = write_parquet(con, RAW_SCHEMA, RAW_TABLES, out)
+    return paths
+
+
+def write_parquet(con: duckdb.DuckDBPyConnection, schema: str, tables: dict[str, list[tuple[str, str, str]]],
+                  out: Path) -> dict[str, Path]:
+    """Copy each table of `schema` to ``<out>/<table>.parquet`` (zstd), columns cast to their contract type."""
+    paths: dict[str, Path] = {}
+    for table, columns in tables.items():
+        path = out / f"{table}.parquet"
+        select = ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t, _ in columns)
+        con.execute(f"copy (select {select} from {schema}.{table}) to '{path.as_posix()}' "
+                    "(format parquet, compression zstd)")
+        paths[table] = path
     return paths

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 
 from offerwall import OfferwallError
+from offerwall.raw_io import RAW_TABLES, write_parquet
 
 RAW_V2_SCHEMA = "raw_v2"
 SCHEMA_VERSION = 1  # of the event payload and the version rows; see "Schema evolution" in the doc
@@ -94,23 +95,9 @@ V2_TABLES: dict[str, list[tuple[str, str, str]]] = {
         ("experiment_id", "VARCHAR", "STRING"),
         ("variant_id", "VARCHAR", "STRING"),
     ],
-    "users": [
-        ("id", "VARCHAR", "STRING"),
-        ("created_at", "TIMESTAMP", "TIMESTAMP"),
-        ("country", "VARCHAR", "STRING"),
-        ("platform", "VARCHAR", "STRING"),
-        ("acquisition_channel", "VARCHAR", "STRING"),
-        ("referrer_user_id", "VARCHAR", "STRING"),
-        ("_loaded_at", "TIMESTAMP", "TIMESTAMP"),
-    ],
-    "ua_spend_daily": [
-        ("spend_date", "DATE", "DATE"),
-        ("channel", "VARCHAR", "STRING"),
-        ("country", "VARCHAR", "STRING"),
-        ("platform", "VARCHAR", "STRING"),
-        ("spend_usd", "DECIMAL(18,2)", "NUMERIC"),
-        ("_loaded_at", "TIMESTAMP", "TIMESTAMP"),
-    ],
+    # unchanged from v1: the same contract
+    "users": RAW_TABLES["users"],
+    "ua_spend_daily": RAW_TABLES["ua_spend_daily"],
 }
 
 # BigQuery layout of the append-only tables: (partition column by day, clustering columns)
@@ -132,7 +119,6 @@ def export_v2_parquet(duckdb_path: str | Path, out_dir: str | Path) -> dict[str,
     if not db.exists():
         raise OfferwallError(f"DuckDB file not found: {db}")
     out = Path(out_dir)
-    paths: dict[str, Path] = {}
     with duckdb.connect(str(db), read_only=True) as con:
         present = {r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = ?", [RAW_V2_SCHEMA]
@@ -144,10 +130,5 @@ def export_v2_parquet(duckdb_path: str | Path, out_dir: str | Path) -> dict[str,
             raise OfferwallError(f"{db} has a partial {RAW_V2_SCHEMA} (no {', '.join(missing)}): "
                                  "run `offerwall generate --source-model v2` again")
         out.mkdir(parents=True, exist_ok=True)
-        for table, columns in V2_TABLES.items():
-            path = out / f"{table}.parquet"
-            select = ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t, _ in columns)
-            con.execute(f"copy (select {select} from {RAW_V2_SCHEMA}.{table}) to '{path.as_posix()}' "
-                        "(format parquet, compression zstd)")
-            paths[table] = path
+        paths = write_parquet(con, RAW_V2_SCHEMA, V2_TABLES, out)
     return paths
