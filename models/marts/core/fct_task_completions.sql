@@ -54,7 +54,9 @@ int_task_completions_versioned as (
 {% if is_incremental_run() %}
     {%- set has_flag = true -%}
     {%- if execute and this is not string and not var('assume_incremental', false) -%}
-        {%- set has_flag = 'is_parent_inferred' in (adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list) -%}
+        {%- set existing_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+        {%- set existing_columns = existing_columns | map('lower') | list -%}
+        {%- set has_flag = 'is_parent_inferred' in existing_columns -%}
     {%- endif %}
     int_offer_task_versions as (
         select * from {{ ref('int_offer_task_versions') }}
@@ -81,10 +83,13 @@ int_task_completions_versioned as (
             or completions.completion_id in (select stale.completion_id from stale_version_joins as stale)
             or starts_with(completions.user_id, '{{ var("erased_user_prefix") }}')
             or completions.completion_id not in (select fact.completion_id from {{ this }} as fact)
+            -- a fact built before the inferred-parent flag existed is rebuilt whole (has_flag false)
             {%- if has_flag %}
-            or completions.completion_id in (select fact.completion_id from {{ this }} as fact where fact.is_parent_inferred)
+                or completions.completion_id in (
+                    select fact.completion_id from {{ this }} as fact where fact.is_parent_inferred
+                )
             {%- else %}
-            or true
+                or true
             {%- endif %}
     ),
 {% else %}

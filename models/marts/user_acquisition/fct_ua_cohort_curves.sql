@@ -188,20 +188,9 @@ final as (
         cast(curves.cumulative_margin_usd_excl_suspected_fraud as numeric)
             as cumulative_margin_usd_excl_suspected_fraud,
         cast(curves.cumulative_expected_margin_usd as numeric) as cumulative_expected_margin_usd,
-        case
-            when curves.spend_usd > 0
-                then round(
-                    cast(curves.cumulative_margin_usd as {{ type_float64() }})
-                    / cast(curves.spend_usd as {{ type_float64() }}), {{ var('ratio_decimals') }}
-                )
-        end as cumulative_roas,
-        case
-            when curves.spend_usd > 0
-                then round(
-                    cast(curves.cumulative_margin_usd_excl_suspected_fraud as {{ type_float64() }})
-                    / cast(curves.spend_usd as {{ type_float64() }}), {{ var('ratio_decimals') }}
-                )
-        end as cumulative_roas_excl_suspected_fraud,
+        {{ rounded_ratio('curves.cumulative_margin_usd', 'curves.spend_usd') }} as cumulative_roas,
+        {{ rounded_ratio('curves.cumulative_margin_usd_excl_suspected_fraud', 'curves.spend_usd') }}
+            as cumulative_roas_excl_suspected_fraud,
 
         -- payback (per channel x signup week)
         cast(payback.payback_day as {{ dbt.type_bigint() }}) as payback_day
