@@ -82,8 +82,11 @@ lint: install
 	$(BIN)/sqlfluff lint models snapshots analyses macros tests/singular
 	$(BIN)/sqlfluff lint models/staging/offerwall_v2 models/marts/offer_experience --config .sqlfluff-v2
 
+# Test files run on TEST_WORKERS processes (pytest-xdist, one file per worker at a time: a file's
+# module fixtures build its warehouse once). TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= 2
 test: install emulator chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The web app (docs/app.md). Decisions go to the ops store beside the warehouse, which dbt copies
 # into ops.fraud_review_decisions at the start of every build. PORT=9000 to change the port.
