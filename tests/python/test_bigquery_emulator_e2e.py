@@ -424,9 +424,11 @@ def data_access_calls(duck: data.Warehouse) -> list[Call]:
         Call(data.cohort_roas_weekly, {"channel": channel}, ["cohort_week", "fraud_scope"]),
         Call(data.ltv_forecast, {}, ["cohort_date", "acquisition_channel"]),
         Call(data.ltv_forecast, {"channel": channel}, ["cohort_date"]),
-        Call(data.ltv_accuracy, {}, ["forecast_basis", "acquisition_channel"]),
-        Call(data.max_cac, {}, ["acquisition_channel"]),
-        Call(data.max_cac, {"country": None}, ["acquisition_channel", "country"]),
+        # 25 days of data: no cohort reaches day 90, so no held-out forecast error and no maximum
+        # CAC (columns and types are still compared; test_app.py's 100-day world has the rows).
+        Call(data.ltv_accuracy, {}, ["forecast_basis", "acquisition_channel"], may_be_empty=True),
+        Call(data.max_cac, {}, ["acquisition_channel"], may_be_empty=True),
+        Call(data.max_cac, {"country": None}, ["acquisition_channel", "country"], may_be_empty=True),
         Call(data.anomalies, {}, ["abs(z_score)"], may_be_empty=True),
         Call(data.anomalies, {"day": series["metric_date"].date(), "series_type": series["series_type"],
                               "anomalies_only": False}, ["abs(z_score)"]),
@@ -448,6 +450,7 @@ def test_app_data_access_on_bigquery_matches_duckdb(world: World) -> None:
     for call in calls:
         d, b = call.function(duck, **call.kwargs).frame, call.function(bq, **call.kwargs).frame
         (d_cols, d_rows), (b_cols, b_rows) = frame_rows(d), frame_rows(b)
+        print(f"{call.label()}: {len(d_rows)} rows on DuckDB, {len(b_rows)} on BigQuery")
         if d_cols != b_cols:
             problems.append(f"{call.label()}: columns differ\n  duckdb   {d_cols}\n  bigquery {b_cols}")
             continue
