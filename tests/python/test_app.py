@@ -168,6 +168,74 @@ def test_ltv_forecast_is_measured_on_held_out_cohorts(built) -> None:
     assert len(cac) > 0 and set(cac["country"]) == {"all"}
 
 
+class RecordingBigQueryClient:
+    """Stands in for google.cloud.bigquery.Client offline: records each query job it is given
+    and answers with no rows (the emulator test runs the same queries for real)."""
+
+    class Rows(list):
+        schema: list = []
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[str, object]] = []
+
+    def query(self, sql, job_config=None):
+        self.jobs.append((sql, job_config))
+        rows = self.Rows()
+        return type("Job", (), {"result": lambda self: rows, "num_dml_affected_rows": 1})()
+
+
+def test_bigquery_backend_sends_query_parameters_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Production (no BQ_EMULATOR_ENDPOINT) binds the pages' values as typed query parameters,
+    never pastes them into the SQL; the emulator (which takes none) gets typed literals instead
+    (tests/python/test_bigquery_emulator_e2e.py runs that path)."""
+    from google.cloud import bigquery
+
+    env = {"OFFERWALL_APP_BACKEND": "bigquery", "BQ_PROJECT": "p", "OFFERWALL_BQ_DATASET_PREFIX": "dbt_a",
+           "OFFERWALL_OPS_DATASET": "ops_x", "BQ_LOCATION": "EU"}
+    client = RecordingBigQueryClient()
+    made_with = []
+    monkeypatch.setattr(bigquery, "Client", lambda **kwargs: made_with.append(kwargs) or client)
+    prod = data.from_env(env)
+    assert made_with == [{"project": "p", "location": "EU"}]  # Application Default Credentials
+    assert isinstance(prod, data.BigQueryWarehouse) and not prod.inline_parameters
+    data.anomalies(prod, day=dt.date(2024, 5, 6), series_type="o'ffer")
+    data.margin_monitor(prod, [f"s{i}" for i in range(11)])  # $s1 is not a prefix of $s10
+    data.review_outcomes(prod)
+    (anomalies_sql, anomalies_cfg), (monitor_sql, monitor_cfg), (outcomes_sql, outcomes_cfg) = client.jobs
+    assert "`p.dbt_a_marts_core.fct_daily_anomalies`" in anomalies_sql
+    assert "metric_date = @day" in anomalies_sql and "series_type = @series_type" in anomalies_sql
+    assert "o'ffer" not in anomalies_sql and "$" not in anomalies_sql
+    assert {(q.name, q.type_, q.value) for q in anomalies_cfg.query_parameters} == {
+        ("day", "DATE", dt.date(2024, 5, 6)), ("series_type", "STRING", "o'ffer")}
+    assert "in (@s0, @s1, @s2" in monitor_sql and "@s10)" in monitor_sql
+    assert [q.value for q in monitor_cfg.query_parameters] == [f"s{i}" for i in range(11)]
+    assert outcomes_cfg is None  # no parameters, no parameter list (the emulator refuses an empty one)
+
+    store = decisions.store_from_env(prod, env)
+    assert store.table == "`p.ops_x.fraud_review_decisions`" and not store.inline_parameters
+    decision = decisions.make_decision(user_id="u1", decision="cleared", reviewer="ann", note="it's ok",
+                                       risk_score=42.5, decided_at=dt.datetime(2024, 5, 6, 7, 8, 9))
+    assert store.save(decision).written
+    insert_sql, insert_cfg = client.jobs[-1]
+    assert "it's ok" not in insert_sql and "@decision_id" in insert_sql
+    assert {q.name: (q.type_, q.value) for q in insert_cfg.query_parameters} == {
+        "decision_id": ("STRING", decision.decision_id), "user_id": ("STRING", "u1"),
+        "decision": ("STRING", "cleared"), "reviewer": ("STRING", "ann"),
+        "decided_at": ("TIMESTAMP", dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc)),  # naive = UTC
+        "note": ("STRING", "it's ok"),
+        "risk_score_at_decision": ("FLOAT64", 42.5), "score_version": ("STRING", decision.score_version)}
+
+    monkeypatch.undo()  # the emulator's client is a real one (anonymous, on the endpoint)
+    emulator = data.from_env({**env, "BQ_EMULATOR_ENDPOINT": "http://127.0.0.1:9"})
+    assert emulator.inline_parameters and decisions.store_from_env(emulator, env).inline_parameters
+    assert emulator.client._connection.API_BASE_URL == "http://127.0.0.1:9"
+    emulator.client = client
+    data.anomalies(emulator, day=dt.date(2024, 5, 6), series_type="o'ffer")
+    sql, config = client.jobs[-1]
+    assert config is None
+    assert "metric_date = date '2024-05-06'" in sql and r"series_type = 'o\'ffer'" in sql
+
+
 def test_no_warehouse_and_stale_build_are_reported(built, tmp_path: Path) -> None:
     wh, _ = built
     with pytest.raises(data.NoWarehouse, match="make run"):

@@ -4,20 +4,34 @@ generate (DuckDB) -> load-bigquery -> dbt build --target bigquery_emulator (seed
 models, data and unit tests) -> advance -> load-bigquery again -> dbt build again (incremental
 merge and snapshot paths) and, after each build, every mart equals the DuckDB build of the same
 raw data, row for row.
+
+The same two builds serve the web app's checks (docs/app.md, issue 12), so they cost seconds, not
+another build: between the builds reviewers' decisions are saved through the app's write path on
+each engine (BigQuery: ops.fraud_review_decisions; DuckDB: the ops store), the second build
+carries them into the review marts, and then every data-access function of the app, configured
+from the environment variables production uses, returns the same rows on the emulator as on
+DuckDB.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import inspect
 import json
 import math
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 from bq_emulator import DBT, OFFERWALL, base_env, bq_client, bq_emulator, run, run_parallel  # noqa: F401
+
+from offerwall.app import data, decisions
 
 pytestmark = pytest.mark.emulator
 
@@ -117,10 +131,14 @@ def bigquery_table(client: Any, project: str, schema: str, table: str) -> tuple[
     return columns, [tuple(normalise(row[c]) for c in keep) for row in result]
 
 
-def assert_marts_agree(db: Path, client: Any, project: str, duck_target: Path, bq_target: Path) -> int:
+def mart_differences(db: Path, client: Any, project: str, duck_target: Path, bq_target: Path) -> tuple[int, list[str]]:
+    """(rows compared, what differs) between the DuckDB and the BigQuery build of every mart."""
     duck_marts, bq_marts = mart_relations(duck_target), mart_relations(bq_target)
-    assert duck_marts.keys() == bq_marts.keys()
-    assert "fct_task_completions" in bq_marts
+    if duck_marts.keys() != bq_marts.keys():
+        return 0, [f"marts differ: only DuckDB {sorted(duck_marts.keys() - bq_marts.keys())}, "
+                   f"only BigQuery {sorted(bq_marts.keys() - duck_marts.keys())}"]
+    if "fct_task_completions" not in bq_marts:
+        return 0, ["fct_task_completions is not among the marts"]
     total = 0
     problems = []
     for name in sorted(bq_marts):
@@ -137,58 +155,336 @@ def assert_marts_agree(db: Path, client: Any, project: str, duck_target: Path, b
                 f"\n  bigquery {diff[0][1]}\n  columns  {[c for c in d_cols if not c.endswith(ENGINE_SPECIFIC_ID_SUFFIX)]}"
             )
         total += len(d_rows)
-    assert not problems, "\n".join(problems)
-    return total
+    return total, problems
 
 
-def test_bigquery_build_on_emulator_matches_duckdb(bq_emulator, tmp_path):  # noqa: F811
-    db = tmp_path / "wh.duckdb"
-    pq = tmp_path / "parquet"
-    env = base_env(tmp_path, {**bq_emulator.env(), "DBT_SCHEMA": SCHEMA_PREFIX})
+# ----------------------------------------------------------------------------------------------
+# The two builds, shared by the module's tests.
+@dataclasses.dataclass
+class Step:
+    """What one build left (the next build replaces the tables, so it is measured at once)."""
+
+    rows: int                                   # mart rows compared
+    problems: list[str]                         # marts that differ between the engines
+    completions: int                            # rows of fct_task_completions on BigQuery
+    snapshots: dict[str, tuple[int, int]]       # snapshot -> (DuckDB rows, BigQuery rows)
+    fact_sql: str                               # the compiled fct_task_completions of the build
+
+
+@dataclasses.dataclass
+class World:
+    db: Path
+    ops_store: Path
+    project: str
+    endpoint: str
+    bq_target: Path = Path()
+    steps: dict[str, Step] = dataclasses.field(default_factory=dict)
+    # engine -> the app's saves of the reviewers' decisions made between the two builds
+    saved: dict[str, list[decisions.SaveResult]] = dataclasses.field(default_factory=dict)
+
+
+# Every setting the app reads (docs/app.md, offerwall.app.common); each test sets exactly the
+# ones a deployment sets and clears the others.
+APP_SETTINGS = ("OFFERWALL_APP_BACKEND", "DUCKDB_PATH", "DBT_SCHEMA", "OPS_DUCKDB_PATH", "BQ_PROJECT",
+                "OFFERWALL_BQ_DATASET_PREFIX", "OFFERWALL_OPS_DATASET", "BQ_LOCATION", "BQ_EMULATOR_ENDPOINT")
+
+
+def app_settings(world: World, engine: str) -> dict[str, str]:
+    if engine == "bigquery":  # production's variables, plus the emulator's endpoint
+        return {"OFFERWALL_APP_BACKEND": "bigquery", "BQ_PROJECT": world.project,
+                "OFFERWALL_BQ_DATASET_PREFIX": SCHEMA_PREFIX, "BQ_LOCATION": "US",
+                "BQ_EMULATOR_ENDPOINT": world.endpoint}
+    return {"OFFERWALL_APP_BACKEND": "duckdb", "DUCKDB_PATH": str(world.db), "DBT_SCHEMA": SCHEMA_PREFIX,
+            "OPS_DUCKDB_PATH": str(world.ops_store)}
+
+
+def app_from_env(world: World, engine: str) -> tuple[data.Warehouse, decisions.DecisionStore]:
+    """The warehouse and decisions store as the app makes them (offerwall.app.common): from
+    os.environ, holding only this engine's settings."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in APP_SETTINGS:
+            mp.delenv(name, raising=False)
+        for name, value in app_settings(world, engine).items():
+            mp.setenv(name, value)
+        wh = data.from_env()
+        return wh, decisions.store_from_env(wh)
+
+
+def reviewers_decide(wh: data.Warehouse) -> list[decisions.Decision]:
+    """Two reviewers disagree on the queue's first user (the later one, 'cleared', wins); the
+    second user is confirmed. The note carries a quote and a newline (written as text)."""
+    queue = data.review_queue(wh, limit=2).frame
+    first, second = queue["user_id"].tolist()
+    score = dict(zip(queue["user_id"], queue["risk_score"].astype(float), strict=True))
+    at = data.freshness(wh).as_of
+    return [
+        decisions.make_decision(user_id=first, decision="confirmed_fraud", reviewer="alice",
+                                note="4 accounts on one device", risk_score=score[first],
+                                decided_at=at + dt.timedelta(hours=1)),
+        decisions.make_decision(user_id=first, decision="cleared", reviewer="bob",
+                                note="a family's tablet,\nconfirmed by support", risk_score=score[first],
+                                decided_at=at + dt.timedelta(hours=2)),
+        decisions.make_decision(user_id=second, decision="confirmed_fraud", reviewer="alice",
+                                risk_score=score[second], decided_at=at + dt.timedelta(hours=3)),
+    ]
+
+
+@pytest.fixture(scope="module")
+def world(bq_emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:  # noqa: F811
+    tmp = tmp_path_factory.mktemp("e2e")
+    db = tmp / "wh.duckdb"
+    pq = tmp / "parquet"
+    w = World(db=db, ops_store=tmp / "ops.duckdb", project=bq_emulator.project, endpoint=bq_emulator.endpoint)
+    env = base_env(tmp, {**bq_emulator.env(), "DBT_SCHEMA": SCHEMA_PREFIX, "OPS_DUCKDB_PATH": str(w.ops_store)})
     project = bq_emulator.project
     client = bq_client(bq_emulator)
     load = [OFFERWALL, "load-bigquery", "--project", project, "--dataset", RAW_DATASET,
             "--duckdb", str(db), "--parquet", str(pq)]
 
     run([OFFERWALL, "generate", *GENERATE, "--duckdb", str(db)], env)
-    completions_before = None
     for step in ("initial", "after advance"):
         if step == "after advance":
             run([OFFERWALL, "advance", "--days", ADVANCE_DAYS, "--duckdb", str(db)], env)
         run(load, env)
-        duck_target = tmp_path / f"target-duckdb-{step.replace(' ', '-')}"
-        bq_target = tmp_path / f"target-bq-{step.replace(' ', '-')}"
+        duck_target = tmp / f"target-duckdb-{step.replace(' ', '-')}"
+        bq_target = tmp / f"target-bq-{step.replace(' ', '-')}"
         run_parallel([  # side by side, each with its own log folder
             ([DBT, "build", "--target", "dev", "--target-path", str(duck_target)],
              {**env, "DBT_LOG_PATH": str(duck_target / "logs")}),
             ([DBT, "build", "--target", "bigquery_emulator", "--target-path", str(bq_target)],
              {**env, "DBT_LOG_PATH": str(bq_target / "logs")}),
         ])
-
-        rows = assert_marts_agree(db, client, project, duck_target, bq_target)
-        assert rows > 0
-
+        rows, problems = mart_differences(db, client, project, duck_target, bq_target)
         fact = f"`{project}`.`{SCHEMA_PREFIX}_marts_core`.`fct_task_completions`"
-        completions = next(iter(client.query(f"select count(*) as n from {fact}").result())).n
-        assert completions > 0
-        if completions_before is None:
-            completions_before = completions
-        else:
-            # advance adds completions; the second build merged them into the existing table.
-            assert completions > completions_before
-            fact_sql = next((bq_target / "run").rglob("fct_task_completions.sql")).read_text().lower()
-            assert "merge into" in fact_sql, "second build did not take the incremental merge path"
-
-        # The snapshots hold the same history on both engines.
+        snapshots = {}
         for snap in ("snp_offerwall__offers", "snp_offerwall__offer_tasks"):
             with duckdb.connect(str(db), read_only=True) as con:
                 d = con.execute(f"select count(*) from {SCHEMA_PREFIX}_snapshots.{snap}").fetchone()[0]
-            b = next(iter(client.query(
-                f"select count(*) as n from `{project}`.`{SCHEMA_PREFIX}_snapshots`.`{snap}`").result())).n
+            snapshots[snap] = (d, next(iter(client.query(
+                f"select count(*) as n from `{project}`.`{SCHEMA_PREFIX}_snapshots`.`{snap}`").result())).n)
+        w.steps[step] = Step(
+            rows=rows, problems=problems,
+            completions=next(iter(client.query(f"select count(*) as n from {fact}").result())).n,
+            snapshots=snapshots,
+            fact_sql=next((bq_target / "run").rglob("fct_task_completions.sql")).read_text().lower(),
+        )
+        w.bq_target = bq_target
+        if step == "initial":
+            # Reviewers decide between the builds, through the app's write path on each engine;
+            # the second build carries the decisions into the review marts.
+            made = reviewers_decide(app_from_env(w, "bigquery")[0])
+            for engine in ("bigquery", "duckdb"):
+                w.saved[engine] = [app_from_env(w, engine)[1].save(d) for d in made]
+    client.close()
+    yield w
+
+
+def test_bigquery_build_on_emulator_matches_duckdb(world: World) -> None:
+    for step, result in world.steps.items():
+        assert not result.problems, f"after the {step} build:\n" + "\n".join(result.problems)
+        assert result.rows > 0 and result.completions > 0, step
+        # The snapshots hold the same history on both engines.
+        for snap, (d, b) in result.snapshots.items():
             assert d == b > 0, (step, snap, d, b)
+    # advance adds completions; the second build merged them into the existing table.
+    assert world.steps["after advance"].completions > world.steps["initial"].completions
+    assert "merge into" in world.steps["after advance"].fact_sql, \
+        "second build did not take the incremental merge path"
 
     # The emulator target is the one place descriptions are not persisted (CI-only switch).
-    nodes = json.loads((bq_target / "manifest.json").read_text())["nodes"].values()
+    nodes = json.loads((world.bq_target / "manifest.json").read_text())["nodes"].values()
     assert all(n["config"]["persist_docs"] == {"relation": False, "columns": False}
                for n in nodes if n["resource_type"] == "model")
+
+
+# ----------------------------------------------------------------------------------------------
+# The web app on BigQuery (issue 12, docs/app.md)
+def test_app_writes_review_decisions_on_bigquery(world: World, bq_emulator) -> None:  # noqa: F811
+    wh, store = app_from_env(world, "bigquery")
+    assert isinstance(store, decisions.BigQueryDecisionStore)
+    assert store.table == f"`{world.project}.ops.fraud_review_decisions`"  # var ops_schema, by default
+    made = [s.decision for s in world.saved["bigquery"]]
+    assert [s.written for s in world.saved["bigquery"]] == [True] * 3
+    assert [s.written for s in world.saved["duckdb"]] == [True] * 3
+
+    # The rows are in the table dbt reads (read with a plain client, not the app).
+    client = bq_client(bq_emulator)
+    table = f"`{world.project}`.`ops`.`fraud_review_decisions`"
+    stored = {row["decision_id"]: dict(row) for row in client.query(f"select * from {table}").result()}
+    assert stored.keys() == {d.decision_id for d in made}
+    for d in made:
+        row = stored[d.decision_id]
+        assert (row["user_id"], row["decision"], row["reviewer"], row["note"], row["score_version"]) == (
+            d.user_id, d.decision, d.reviewer, d.note, d.score_version)
+        assert row["decided_at"].replace(tzinfo=None) == d.decided_at
+        assert math.isclose(row["risk_score_at_decision"], d.risk_score_at_decision)
+
+    # A second click on save (same decision_id) writes nothing.
+    again = store.save(made[0])
+    assert not again.written
+    assert next(iter(client.query(f"select count(*) as n from {table}").result())).n == 3
     client.close()
+
+    # The app reads a user's decisions back the same way from either store.
+    _, duck_store = app_from_env(world, "duckdb")
+    for user in {d.user_id for d in made}:
+        b, d = store.for_user(user), duck_store.for_user(user)
+        assert len(b) == len([m for m in made if m.user_id == user])
+        assert frame_rows(b) == frame_rows(d)
+
+    # ... and the second build took them into the review marts: latest decision wins.
+    first, second = made[0].user_id, made[2].user_id
+    cleared = data.review_queue(wh, status="cleared", limit=1000).frame
+    assert cleared["user_id"].tolist() == [first]
+    assert cleared["review_decisions"].tolist() == [2] and cleared["has_disagreement"].tolist() == [True]
+    assert cleared["latest_reviewer"].tolist() == ["bob"]
+    assert data.review_queue(wh, status="confirmed_fraud", limit=1000).frame["user_id"].tolist() == [second]
+    outcomes = data.review_outcomes(wh).frame
+    overall = outcomes[(outcomes["risk_tier"] == "all") & (outcomes["suspected_fraud_type"] == "all")]
+    assert len(overall) == 1
+
+
+def plain(value: Any) -> Any:
+    """A pandas cell as the Python value `normalise` takes (NaN, NA and NaT are None)."""
+    if isinstance(value, list | tuple | np.ndarray):
+        return [plain(v) for v in value]
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if hasattr(value, "item"):  # a numpy scalar
+        return value.item()
+    return value
+
+
+def frame_rows(frame: pd.DataFrame) -> tuple[list[str], list[tuple]]:
+    """A frame's compared columns and rows, normalised as the marts' comparison does."""
+    columns = [str(c) for c in frame.columns]
+    keep = compared(columns)
+    return columns, [tuple(normalise(plain(row[i])) for i in keep)
+                     for row in frame.itertuples(index=False, name=None)]
+
+
+def dtype_group(series: pd.Series) -> str:
+    kind = series.dtype.kind
+    return {"M": "datetime", "i": "number", "u": "number", "f": "number", "b": "bool"}.get(kind, "other")
+
+
+@dataclasses.dataclass
+class Call:
+    function: Callable[..., data.Result]
+    kwargs: dict[str, Any]
+    order: list[str]          # what the query orders by (abs(x) for abs); its values must follow
+    may_be_empty: bool = False
+
+    def label(self) -> str:
+        return f"{self.function.__name__}({', '.join(f'{k}={v!r}' for k, v in self.kwargs.items())})"
+
+
+def order_values(frame: pd.DataFrame, order: list[str]) -> list[tuple]:
+    cols = [frame[o[4:-1]].abs() if o.startswith("abs(") else frame[o] for o in order]
+    return [tuple(normalise(plain(v)) for v in row) for row in zip(*cols, strict=True)]
+
+
+def data_access_calls(duck: data.Warehouse) -> list[Call]:
+    """Every data-access function the pages call, with arguments taken from the data (the
+    DuckDB side picks them; they must then give the same answer on BigQuery)."""
+    queue = data.review_queue(duck, limit=1000).frame
+    user = queue["user_id"].iloc[0]
+    linked = next((u for u in queue["user_id"].iloc[:20] if not data.linked_accounts(duck, u).frame.empty), user)
+    monitor = data.margin_monitor(duck).frame
+    offer = int(monitor["offer_id"].iloc[0])
+    changes = data.price_changes(duck).frame
+    changed_offer = int(changes["offer_id"].iloc[0]) if len(changes) else offer
+    recs = data.reward_recommendations(duck).frame
+    channel = next(c for c in data.ua_dimensions(duck)["acquisition_channel"] if c != "all")
+    day = data.anomalies(duck, anomalies_only=False).frame
+    series = day.iloc[0]
+    rec_order = ["reward_change_usd", "offer_id", "task_position"]
+    return [
+        Call(data.review_queue, {"limit": 1000}, ["review_rank"]),
+        Call(data.review_queue, {"status": "cleared"}, ["review_rank"]),
+        Call(data.review_queue, {"fraud_type": queue["suspected_fraud_type"].iloc[0], "limit": 5}, ["review_rank"]),
+        Call(data.user_signals, {"user_id": user}, []),
+        Call(data.queue_entry, {"user_id": user}, []),
+        Call(data.linked_accounts, {"user_id": linked}, ["link", "linked_user_id"]),
+        Call(data.completion_timeline, {"user_id": user}, ["completed_at"]),
+        Call(data.review_outcomes, {}, ["risk_tier", "suspected_fraud_type"]),
+        Call(data.margin_monitor, {}, ["margin_usd"]),
+        Call(data.margin_monitor, {"statuses": sorted(set(monitor["margin_status"]))[:2]}, ["margin_usd"]),
+        Call(data.offer_daily, {"offer_id": offer}, ["completed_date"]),
+        Call(data.price_changes, {}, ["changed_date", "offer_task_id"], may_be_empty=True),
+        Call(data.price_changes, {"offer_id": changed_offer}, ["changed_date", "offer_task_id"], may_be_empty=True),
+        Call(data.funnel_drop_offs, {}, ["z_score"], may_be_empty=True),
+        Call(data.funnel_drop_offs, {"abnormal_only": False}, ["z_score"]),
+        Call(data.reward_recommendations, {}, rec_order),
+        Call(data.reward_recommendations, {"offer_id": offer, "recommendation": recs["recommendation"].iloc[0]},
+             rec_order, may_be_empty=True),
+        Call(data.cohort_roas_weekly, {}, ["cohort_week", "fraud_scope"]),
+        Call(data.cohort_roas_weekly, {"channel": channel}, ["cohort_week", "fraud_scope"]),
+        Call(data.ltv_forecast, {}, ["cohort_date", "acquisition_channel"]),
+        Call(data.ltv_forecast, {"channel": channel}, ["cohort_date"]),
+        # 25 days of data: no cohort reaches day 90, so no held-out forecast error and no maximum
+        # CAC (columns and types are still compared; test_app.py's 100-day world has the rows).
+        Call(data.ltv_accuracy, {}, ["forecast_basis", "acquisition_channel"], may_be_empty=True),
+        Call(data.max_cac, {}, ["acquisition_channel"], may_be_empty=True),
+        Call(data.max_cac, {"country": None}, ["acquisition_channel", "country"], may_be_empty=True),
+        Call(data.anomalies, {}, ["abs(z_score)"], may_be_empty=True),
+        Call(data.anomalies, {"day": series["metric_date"].date(), "series_type": series["series_type"],
+                              "anomalies_only": False}, ["abs(z_score)"]),
+        Call(data.anomaly_series, {"series_type": series["series_type"], "series_key": series["series_key"],
+                                   "metric": series["metric"]}, ["metric_date"]),
+    ]
+
+
+def test_app_data_access_on_bigquery_matches_duckdb(world: World) -> None:
+    """Each data-access function, the BigQuery backend configured from the environment as in
+    production, returns the same rows in the same order, typed the same, as on DuckDB."""
+    bq, _ = app_from_env(world, "bigquery")
+    duck, _ = app_from_env(world, "duckdb")
+    assert isinstance(bq, data.BigQueryWarehouse) and bq.dataset_prefix == SCHEMA_PREFIX
+    assert isinstance(duck, data.DuckDBWarehouse)
+
+    calls = data_access_calls(duck)
+    problems = []
+    for call in calls:
+        d, b = call.function(duck, **call.kwargs).frame, call.function(bq, **call.kwargs).frame
+        (d_cols, d_rows), (b_cols, b_rows) = frame_rows(d), frame_rows(b)
+        print(f"{call.label()}: {len(d_rows)} rows on DuckDB, {len(b_rows)} on BigQuery")
+        if d_cols != b_cols:
+            problems.append(f"{call.label()}: columns differ\n  duckdb   {d_cols}\n  bigquery {b_cols}")
+            continue
+        if not d_rows and not call.may_be_empty:
+            problems.append(f"{call.label()}: no rows on DuckDB (nothing compared)")
+        if len(d_rows) != len(b_rows):
+            problems.append(f"{call.label()}: {len(d_rows)} rows on DuckDB, {len(b_rows)} on BigQuery")
+            continue
+        if diff := differing_rows(d_rows, b_rows):
+            problems.append(f"{call.label()}: {len(diff)} of {len(d_rows)} rows differ, e.g.\n"
+                            f"  duckdb   {diff[0][0]}\n  bigquery {diff[0][1]}")
+        d_order, b_order = order_values(d, call.order), order_values(b, call.order)
+        if not all(same_value(x, y) for dr, br in zip(d_order, b_order, strict=True)
+                   for x, y in zip(dr, br, strict=True)):
+            problems.append(f"{call.label()}: rows in another order (by {call.order})\n"
+                            f"  duckdb   {d_order[:8]}\n  bigquery {b_order[:8]}")
+        types = {c: (dtype_group(d[c]), dtype_group(b[c])) for c in d.columns}
+        if wrong := {c: t for c, t in types.items() if t[0] != t[1]}:
+            problems.append(f"{call.label()}: column types differ (duckdb, bigquery): {wrong}")
+
+    # The functions that answer with values rather than rows.
+    for name, d_value, b_value in [
+        ("fraud_types", data.fraud_types(duck), data.fraud_types(bq)),
+        ("ua_dimensions", data.ua_dimensions(duck), data.ua_dimensions(bq)),
+        ("freshness.as_of", data.freshness(duck).as_of, data.freshness(bq).as_of),
+    ]:
+        if not d_value or d_value != b_value:
+            problems.append(f"{name}: duckdb {d_value!r}, bigquery {b_value!r}")
+    assert not data.freshness(bq).stale
+    assert not problems, "\n".join(problems)
+
+    # Every public data-access function (first argument a warehouse) is covered here.
+    covered = {c.function.__name__ for c in calls} | {"fraud_types", "ua_dimensions", "freshness"}
+    functions = {name for name, fn in inspect.getmembers(data, inspect.isfunction)
+                 if fn.__module__ == data.__name__ and not name.startswith("_")
+                 and next(iter(inspect.signature(fn).parameters), None) == "wh"}
+    assert functions == covered, f"not compared on the emulator: {sorted(functions - covered)}"

@@ -170,20 +170,20 @@ class DuckDBDecisionStore:
 class BigQueryDecisionStore:
     """<project>.<dataset>.fraud_review_decisions on BigQuery (created by dbt's on-run-start)."""
 
-    def __init__(self, client, project: str, dataset: str = "ops"):
+    def __init__(self, client, project: str, dataset: str = "ops", inline_parameters: bool = False):
         self.client = client
         self.table = f"`{project}.{dataset}.{TABLE}`"
+        self.inline_parameters = inline_parameters  # the emulator (BigQueryWarehouse's setting)
 
     def describe(self) -> str:
         return f"BigQuery {self.table}"
 
     def _query(self, sql: str, params: dict):
-        from google.cloud import bigquery
+        from .warehouse import run_query
 
         types = {"risk_score_at_decision": "FLOAT64", "decided_at": "TIMESTAMP"}
-        config = bigquery.QueryJobConfig(query_parameters=[
-            bigquery.ScalarQueryParameter(k, types.get(k, "STRING"), v) for k, v in params.items()])
-        return self.client.query(sql, job_config=config).result()
+        return run_query(self.client, sql, params, {k: types.get(k, "STRING") for k in params},
+                         self.inline_parameters).result()
 
     def save(self, decision: Decision) -> SaveResult:
         params = dataclasses.asdict(decision)
@@ -201,9 +201,11 @@ class BigQueryDecisionStore:
         return SaveResult(decision, written)
 
     def _select(self, where: str = "", params: dict | None = None) -> pd.DataFrame:
+        from .warehouse import _typed_frame
+
         rows = self._query(f"select {', '.join(COLUMNS)} from {self.table} {where} "
                            "order by decided_at desc, decision_id desc", params or {})
-        return pd.DataFrame([dict(r.items()) for r in rows], columns=list(COLUMNS))
+        return _typed_frame(rows)  # typed as the DuckDB store's frame
 
     def for_user(self, user_id: str) -> pd.DataFrame:
         return self._select("where user_id = @user_id", {"user_id": user_id})
@@ -227,5 +229,6 @@ def store_from_env(warehouse=None, env: dict[str, str] | None = None) -> Decisio
 
         if not isinstance(warehouse, BigQueryWarehouse):
             raise DecisionError("the BigQuery decisions store needs the BigQuery warehouse")
-        return BigQueryDecisionStore(warehouse.client, warehouse.project, env.get("OFFERWALL_OPS_DATASET", "ops"))
+        return BigQueryDecisionStore(warehouse.client, warehouse.project, env.get("OFFERWALL_OPS_DATASET", "ops"),
+                                     inline_parameters=warehouse.inline_parameters)
     return DuckDBDecisionStore(ops_duckdb_path(env))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -158,12 +159,16 @@ class BigQueryWarehouse:
     """The marts on BigQuery. Datasets: <prefix>_marts_* (a developer's or CI's) or marts_*
     (production, OFFERWALL_BQ_DATASET_PREFIX empty)."""
 
-    def __init__(self, project: str, dataset_prefix: str = "", client=None, location: str | None = None):
+    def __init__(self, project: str, dataset_prefix: str = "", client=None, location: str | None = None,
+                 inline_parameters: bool = False):
         from google.cloud import bigquery
 
         self.project = project
         self.dataset_prefix = dataset_prefix
         self.client = client or bigquery.Client(project=project, location=location)
+        # The emulator does not take query parameters: they are written into the SQL as typed
+        # literals instead (from_env sets this with BQ_EMULATOR_ENDPOINT only).
+        self.inline_parameters = inline_parameters
 
     def describe(self) -> str:
         return f"BigQuery {self.project} ({self.dataset_prefix or 'production'} datasets)"
@@ -175,22 +180,80 @@ class BigQueryWarehouse:
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> Result:
         from google.api_core import exceptions as gexc
-        from google.cloud import bigquery
 
+        params = params or {}
         rendered = sql.format(**{m: self.relation(m) for m in MARTS})
         # DuckDB's $name parameters become BigQuery's @name.
-        for name in (params or {}):
-            rendered = rendered.replace(f"${name}", f"@{name}")
-        config = bigquery.QueryJobConfig(query_parameters=[
-            bigquery.ScalarQueryParameter(name, _bq_type(value), value)
-            for name, value in (params or {}).items()])
+        rendered = re.sub(r"\$(\w+)", lambda m: f"@{m.group(1)}" if m.group(1) in params else m.group(0), rendered)
+        types = {name: _bq_type(value) for name, value in params.items()}
         try:
-            rows = self.client.query(rendered, job_config=config).result()
+            rows = run_query(self.client, rendered, params, types, self.inline_parameters).result()
         except gexc.NotFound as exc:
             raise WarehouseError(f"BigQuery: {exc.message}. Has `dbt build` run on this target?") from None
-        frame = pd.DataFrame([dict(row.items()) for row in rows],
-                             columns=[field.name for field in rows.schema])
-        return Result(frame)
+        return Result(_typed_frame(rows))
+
+
+def _typed_frame(rows) -> pd.DataFrame:
+    """BigQuery rows as a frame typed like DuckDB's `.df()`, so a page gets the same frame from
+    either backend: NUMERIC -> float64, DATE / DATETIME / TIMESTAMP -> datetime64 (TIMESTAMP as
+    naive UTC, like the marts' DuckDB timestamps), INT64 -> int64 and BOOL -> bool (Int64 and
+    boolean when they hold NULLs).
+    Without this a NUMERIC column is Python Decimals and a DATE column dt.date objects."""
+    fields = list(rows.schema)
+    frame = pd.DataFrame([list(row.values()) for row in rows], columns=[f.name for f in fields], dtype=object)
+    for field in fields:
+        if field.mode == "REPEATED":
+            continue
+        column = frame[field.name]
+        kind = field.field_type
+        if kind in ("NUMERIC", "BIGNUMERIC", "FLOAT", "FLOAT64"):
+            frame[field.name] = pd.Series([None if v is None else float(v) for v in column],
+                                          index=frame.index, dtype="float64")
+        elif kind in ("INTEGER", "INT64"):
+            frame[field.name] = column.astype("Int64" if column.isna().any() else "int64")
+        elif kind in ("BOOL", "BOOLEAN"):
+            frame[field.name] = column.astype("boolean" if column.isna().any() else "bool")
+        elif kind in ("DATE", "DATETIME"):
+            frame[field.name] = pd.to_datetime(column)
+        elif kind == "TIMESTAMP":
+            frame[field.name] = pd.to_datetime(column, utc=True).dt.tz_convert(None)
+    return frame
+
+
+def run_query(client, sql: str, params: dict[str, Any], types: dict[str, str], inline: bool = False):
+    """A BigQuery query job with @name parameters of the given types: as query parameters
+    (production), or, with `inline`, written into the SQL as literals of the same types (the
+    emulator, which does not take query parameters)."""
+    from google.cloud import bigquery
+
+    if not params:
+        return client.query(sql)
+    if inline:
+        return client.query(re.sub(r"@(\w+)", lambda m: _bq_literal(params[m.group(1)], types[m.group(1)])
+                                   if m.group(1) in params else m.group(0), sql))
+    config = bigquery.QueryJobConfig(query_parameters=[
+        bigquery.ScalarQueryParameter(name, types[name], value) for name, value in params.items()])
+    return client.query(sql, job_config=config)
+
+
+def _bq_literal(value: Any, kind: str) -> str:
+    """`value` as a BigQuery literal of type `kind` (the types _bq_type gives)."""
+    if value is None:
+        return f"cast(null as {kind})"
+    if kind == "BOOL":
+        return "true" if value else "false"
+    if kind == "INT64":
+        return f"cast({int(value)} as int64)"
+    if kind == "FLOAT64":
+        return f"cast('{float(value)!r}' as float64)"
+    if kind == "TIMESTAMP":
+        if value.tzinfo is not None:  # a naive datetime is UTC, as for a query parameter
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return f"timestamp '{value.isoformat(sep=' ')}+00'"
+    if kind == "DATE":
+        return f"date '{value.isoformat()}'"
+    text = str(value).replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\r", "\\r")
+    return f"'{text}'"
 
 
 def _bq_type(value: Any) -> str:
@@ -221,10 +284,11 @@ def from_env(env: dict[str, str] | None = None) -> Warehouse:
         if not project:
             raise WarehouseError("OFFERWALL_APP_BACKEND=bigquery needs BQ_PROJECT")
         client = None
-        if env.get("BQ_EMULATOR_ENDPOINT"):
-            client = _emulator_client(project, env["BQ_EMULATOR_ENDPOINT"])
+        emulator = env.get("BQ_EMULATOR_ENDPOINT")
+        if emulator:
+            client = _emulator_client(project, emulator)
         return BigQueryWarehouse(project, env.get("OFFERWALL_BQ_DATASET_PREFIX", ""), client,
-                                 env.get("BQ_LOCATION"))
+                                 env.get("BQ_LOCATION"), inline_parameters=bool(emulator))
     raise WarehouseError(f"OFFERWALL_APP_BACKEND must be duckdb or bigquery, got {backend!r}")
 
 
