@@ -63,8 +63,9 @@ def main() -> None:
         window, hunt = settings.get("first_reward_cohort_days"), settings.get("incentive_hunter_window_days")
         retention = data.retention_after_first_reward(wh, channel, signup_week)
         if retention.frame.empty:
+            days = f" ({window} days after signup)" if window else ""
             st.info("No retention after the first reward for this channel x signup week yet: a cohort "
-                    f"shows once its first-reward window ({window} days after signup) has closed.")
+                    f"shows once its first-reward window{days} has closed.")
         else:
             long = retention.frame.melt(
                 id_vars=["acquisition_channel", "signup_week", "day_since_first_reward"],
@@ -76,8 +77,8 @@ def main() -> None:
                 strokeDash="measure:N", detail="signup_week:T",
                 tooltip=["acquisition_channel", "signup_week", "day_since_first_reward", "measure", "rate"]),
                 width="stretch")
-            st.markdown(f"**Incentive hunters**: rewarded users with no completion in the {hunt} days "
-                        "after their first reward (blank until that window has passed for the cohort)")
+            st.markdown(f"**Incentive hunters**: rewarded users with no completion in the {hunt or 'window of'} "
+                        "days after their first reward (blank until that window has passed for the cohort)")
             common.show(data.incentive_hunters(wh, channel, signup_week), "No cohort for this filter.")
 
     with common.section("LTV forecast"):
