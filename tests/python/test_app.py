@@ -42,7 +42,8 @@ APP_MODELS = {
     "stg_ops__fraud_review_decisions", "fct_fraud_review_status", "fct_fraud_review_outcomes",
     "fct_daily_anomalies", "fct_task_reward_recommendations", "fct_offer_margin_monitor",
     "fct_offer_task_price_changes", "fct_offer_funnel_drop_offs", "fct_ua_cohort_roas_weekly",
-    "fct_ua_ltv_forecast", "fct_ua_ltv_forecast_accuracy", "fct_ua_max_cac",
+    "fct_ua_ltv_forecast", "fct_ua_ltv_forecast_accuracy", "fct_ua_max_cac", "fct_ua_cohort_curves",
+    "fct_ua_retention_after_first_reward",
 }
 REVIEW_LOOP = ["--select", "stg_ops__fraud_review_decisions+", "--exclude-resource-type", "unit_test"]
 
@@ -136,6 +137,31 @@ def test_pages_get_the_marts_numbers_unchanged(built) -> None:
     latest = data.anomalies(w, anomalies_only=False).frame
     assert latest["metric_date"].nunique() == 1
     assert data.anomalies(w).frame["is_anomaly"].all()
+
+
+def test_ua_curves_and_retention_are_the_marts_rows_filtered(built) -> None:
+    wh, _ = built
+    w = reader(built)
+    mart = '"dev_marts_user_acquisition".'
+    curves = data.cohort_curves(w).frame
+    assert len(curves) == wh.scalar(f"select count(*) from {mart}fct_ua_cohort_curves") > 0
+    channel = "meta"
+    week = data.curve_signup_weeks(w)[-1]  # the oldest week: every mart has it
+    one = data.cohort_curves(w, channel, week).frame
+    assert set(one["acquisition_channel"]) == {channel} and set(one["signup_week"].dt.date) == {week}
+    assert one["day_since_signup"].tolist() == sorted(one["day_since_signup"])
+    assert one["cumulative_roas"].tolist() == [r[0] for r in wh.query(
+        f"select cumulative_roas from {mart}fct_ua_cohort_curves where acquisition_channel = ? and signup_week = ? "
+        "order by day_since_signup", [channel, week])]
+    retention = data.retention_after_first_reward(w, channel).frame
+    assert len(retention) == wh.scalar(f"select count(*) from {mart}fct_ua_retention_after_first_reward "
+                                       "where acquisition_channel = ?", [channel]) > 0
+    hunters = data.incentive_hunters(w).frame  # one row per cohort, the mart's own figures
+    assert len(hunters) == wh.scalar(f"select count(distinct (acquisition_channel, signup_week)) "
+                                     f"from {mart}fct_ua_retention_after_first_reward")
+    assert hunters["incentive_hunters"].notna().any() and hunters["incentive_hunters"].isna().any()
+    assert data.cohort_curves(w, "no_channel").frame.empty
+    assert data.retention_after_first_reward(w, "all", dt.date(2000, 1, 3)).frame.empty
 
 
 def test_reward_recommendation_is_the_largest_reward_keeping_the_target_margin(built) -> None:
@@ -484,6 +510,61 @@ def test_offer_and_ua_and_alerts_filters(env) -> None:
         assert set(at.dataframe[0].value["series_type"]) == {"provider"}
     else:
         assert any("No anomaly" in i.value for i in at.info)
+
+
+def charts_by_x(at) -> dict[str, "pd.DataFrame"]:
+    """The page's Altair charts, by the field on their x axis: the data each one draws."""
+    import json
+
+    import pandas as pd
+    import pyarrow as pa
+
+    charts = {}
+    for chart in at.get("vega_lite_chart"):
+        x = json.loads(chart.proto.spec).get("encoding", {}).get("x", {}).get("field")
+        frames = [pa.ipc.open_stream(d.data.data).read_pandas() for d in chart.proto.datasets]
+        charts[x] = frames[0] if frames else pd.DataFrame()
+    return charts
+
+
+def test_ua_page_charts_the_curves_and_the_retention_after_first_reward(built, env) -> None:
+    wh, _ = built
+    mart = '"dev_marts_user_acquisition".'
+    at = run_page("user_acquisition")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    charts = charts_by_x(at)
+    curves, retention = charts["day_since_signup"], charts["day_since_first_reward"]
+    assert set(curves["measure"]) == {"cumulative_roas", "cumulative_roas_excl_suspected_fraud"}
+    assert (curves["measure"] == "cumulative_roas").sum() == wh.scalar(
+        f"select count(cumulative_roas) from {mart}fct_ua_cohort_curves")
+    assert set(retention["measure"]) == {"retention_rate", "retention_rate_excl_suspected_fraud"}
+    assert (retention["measure"] == "retention_rate").sum() == wh.scalar(
+        f"select count(retention_rate) from {mart}fct_ua_retention_after_first_reward")
+    assert any("incentive_hunter_share" in df.value.columns for df in at.dataframe)
+
+    # the channel filter applies to both charts and the incentive hunters
+    at.selectbox(key="channel").set_value("tiktok").run()
+    charts = charts_by_x(at)
+    assert set(charts["day_since_signup"]["acquisition_channel"]) == {"tiktok"}
+    assert set(charts["day_since_first_reward"]["acquisition_channel"]) == {"tiktok"}
+    hunters = next(df.value for df in at.dataframe if "incentive_hunter_share" in df.value.columns)
+    assert set(hunters["acquisition_channel"]) == {"tiktok"}
+
+    # the signup-week filter: the oldest week has both; the youngest curve week's first-reward
+    # window has not closed yet (curves show a week from day 7, retention from day 6 + 7)
+    weeks = [dt.date.fromisoformat(w) for w in at.selectbox(key="signup_week").options if w != "all"]
+    at.selectbox(key="signup_week").set_value(weeks[-1]).run()
+    charts = charts_by_x(at)
+    assert set(charts["day_since_first_reward"]["signup_week"].dt.date) == {weeks[-1]}
+    assert set(charts["day_since_signup"]["signup_week"].dt.date) == {weeks[-1]}
+    retained = {r[0] for r in wh.query(f"select distinct signup_week from {mart}fct_ua_retention_after_first_reward")}
+    young = [w for w in weeks if w not in retained]
+    assert young, "every curve week has retention rows: no young week to check the empty message on"
+    at.selectbox(key="signup_week").set_value(young[0]).run()
+    assert not at.exception and not at.error
+    assert any("first-reward window" in i.value for i in at.info), [i.value for i in at.info]
+    assert "day_since_first_reward" not in charts_by_x(at)
+    assert "day_since_signup" in charts_by_x(at)
 
 
 # ----------------------------------------------------------------------------------------------

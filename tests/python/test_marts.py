@@ -16,8 +16,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
-from dbt_harness import OFFERWALL, Warehouse, shared_project
+from dbt_harness import OFFERWALL, REPO, Warehouse, shared_project
 from offerwall import OfferwallError
 from offerwall.fraud_eval import FRAUD_TYPES, Row, evaluate, failures, format_table, fraud_eval
 
@@ -48,6 +49,7 @@ def test_build_passes_with_the_marts_unit_and_data_tests(built) -> None:
         "fct_ua_cohorts_cac_roas_payback",
         "fct_user_fraud_signals_score_and_tier",
         "fct_ua_cohort_curves_cumulative_and_payback",
+        "fct_ua_retention_after_first_reward_stayer_and_hunter",
         "int_completion_outcome_rates_learned_from_matured_history",
         "int_completions_expected_margin_values_each_status",
     ):
@@ -57,6 +59,7 @@ def test_build_passes_with_the_marts_unit_and_data_tests(built) -> None:
         "dim_users", "fct_offer_daily_performance", "fct_offer_task_funnel", "fct_user_ltv",
         "fct_ua_cohorts", "fct_user_fraud_signals", "fct_fraud_review_queue",
         "fct_ua_cohort_curves", "fct_fraud_flag_history", "fct_expected_margin_backtest",
+        "fct_ua_retention_after_first_reward",
     ):  # fmt: skip
         assert by_name[model].status == "success", by_name[model]
     reconciliations = [n for n in res.nodes if n.name.startswith("equal_sum_")]
@@ -264,6 +267,68 @@ def test_cohort_curves_reconcile_with_ltv_and_only_show_elapsed_days(built) -> N
         """
     )
     assert wrong_payback == 0
+
+
+def test_retention_after_first_reward_recounts_from_the_completion_fact(built) -> None:
+    """Rewarded users, day-d retention and incentive hunters, recounted from fct_task_completions
+    (not from the intermediate user x day grain the mart reads), and only elapsed days shown."""
+    wh, _ = built
+    v = yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"]
+    window, hunt, max_day = v["first_reward_cohort_days"], v["incentive_hunter_window_days"], v["first_reward_retention_max_day"]
+    recount = f"""
+        with users as (
+            select user_id, acquisition_channel, signup_date,
+                signup_date - cast((datediff('day', date '1970-01-05', signup_date) % 7) as integer) as signup_week
+            from {UA}.fct_user_ltv where signup_date is not null
+        ),
+        first_reward as (
+            select user_id, min(completed_date) as reward_date from {CORE}.fct_task_completions
+            where status in ('credited', 'reversed') group by user_id
+        ),
+        rewarded as (
+            select users.*, reward_date from users inner join first_reward using (user_id)
+            where datediff('day', signup_date, reward_date) between 0 and {window - 1}
+        ),
+        active as (
+            select distinct rewarded.acquisition_channel, rewarded.signup_week, rewarded.user_id,
+                datediff('day', rewarded.reward_date, c.completed_date) as day
+            from rewarded inner join {CORE}.fct_task_completions as c
+                on c.user_id = rewarded.user_id and c.completed_date >= rewarded.reward_date
+        ),
+        returned as (select distinct user_id from active where day between 1 and {hunt}),
+        cohorts as (
+            select acquisition_channel, signup_week, count(*) as rewarded,
+                count(*) filter (where returned.user_id is null) as hunters
+            from rewarded left join returned using (user_id) group by 1, 2
+        ),
+        daily as (select acquisition_channel, signup_week, day, count(*) as active from active group by 1, 2, 3)
+        select
+            count(*),
+            count(*) filter (where mart.rewarded_users <> coalesce(cohorts.rewarded, 0)
+                or mart.active_users <> coalesce(daily.active, 0)),
+            count(*) filter (where mart.incentive_hunters <> coalesce(cohorts.hunters, 0)),
+            count(mart.incentive_hunters),
+            count(*) filter (where mart.signup_week + cast(mart.day_since_first_reward as integer) + 6 + {window}
+                > mart.as_of_date),
+            count(*) filter (where mart.incentive_hunters is not null
+                and mart.signup_week + 6 + {window + hunt} > mart.as_of_date),
+            max(mart.day_since_first_reward)
+        from {UA}.fct_ua_retention_after_first_reward as mart
+        left join cohorts using (acquisition_channel, signup_week)
+        left join daily on daily.acquisition_channel = mart.acquisition_channel
+            and daily.signup_week = mart.signup_week and daily.day = mart.day_since_first_reward
+    """
+    rows, wrong_retention, wrong_hunters, with_hunters, not_elapsed, hunters_too_early, last_day = wh.query(recount)[0]
+    assert rows > 0 and with_hunters > 0
+    assert (wrong_retention, wrong_hunters, not_elapsed, hunters_too_early) == (0, 0, 0, 0)
+    assert last_day == max_day  # 100 days of data: the oldest weeks reach the last day
+    # retention falls after the reward day (all rewarded users are active on day 0)
+    d0, d7 = wh.query(
+        f"select sum(active_users) filter (where day_since_first_reward = 0) / sum(rewarded_users) filter "
+        f"(where day_since_first_reward = 0), sum(active_users) filter (where day_since_first_reward = 7) / "
+        f"sum(rewarded_users) filter (where day_since_first_reward = 7) from {UA}.fct_ua_retention_after_first_reward"
+    )[0]
+    assert d0 == 1 and 0 < d7 < 1
 
 
 def test_expected_margin_backtest_beats_reading_recognised_margin_early(built) -> None:

@@ -244,6 +244,54 @@ def max_cac(wh: Warehouse, country: str | None = "all") -> Result:
     return wh.query("select * from {fct_ua_max_cac} order by acquisition_channel, country")
 
 
+def curve_signup_weeks(wh: Warehouse) -> list[dt.date]:
+    """The signup weeks of the cohort curves, latest first."""
+    frame = wh.query("select distinct signup_week from {fct_ua_cohort_curves} order by signup_week desc").frame
+    return [pd.Timestamp(v).date() for v in frame["signup_week"]]
+
+
+def _channel_week_filter(channel: str | None, signup_week: dt.date | None) -> tuple[str, dict[str, Any]]:
+    where, params = [], {}
+    if channel and channel != "all":
+        where.append("acquisition_channel = $channel")
+        params["channel"] = channel
+    if signup_week is not None:
+        where.append("signup_week = $signup_week")
+        params["signup_week"] = signup_week
+    return ("where " + " and ".join(where) if where else ""), params
+
+
+def cohort_curves(wh: Warehouse, channel: str | None = None, signup_week: dt.date | None = None) -> Result:
+    """fct_ua_cohort_curves (issue 11) for one channel and/or signup week ("all"/None: every one)."""
+    where, params = _channel_week_filter(channel, signup_week)
+    return wh.query(f"select * from {{fct_ua_cohort_curves}} {where} "
+                    "order by acquisition_channel, signup_week, day_since_signup", params)
+
+
+def retention_after_first_reward(wh: Warehouse, channel: str | None = None,
+                                 signup_week: dt.date | None = None) -> Result:
+    """fct_ua_retention_after_first_reward for one channel and/or signup week."""
+    where, params = _channel_week_filter(channel, signup_week)
+    return wh.query(f"select * from {{fct_ua_retention_after_first_reward}} {where} "
+                    "order by acquisition_channel, signup_week, day_since_first_reward", params)
+
+
+def incentive_hunters(wh: Warehouse, channel: str | None = None, signup_week: dt.date | None = None) -> Result:
+    """One row per cohort of the retention mart: its rewarded users and incentive hunters (the
+    mart repeats them on every row of a cohort; day 0 is the row every shown cohort has)."""
+    where, params = _channel_week_filter(channel, signup_week)
+    where = f"{where} and day_since_first_reward = 0" if where else "where day_since_first_reward = 0"
+    sql = f"""
+        select acquisition_channel, signup_week, users, rewarded_users, incentive_hunters,
+            incentive_hunter_share, rewarded_users_excl_suspected_fraud,
+            incentive_hunters_excl_suspected_fraud, incentive_hunter_share_excl_suspected_fraud
+        from {{fct_ua_retention_after_first_reward}}
+        {where}
+        order by signup_week desc, acquisition_channel
+    """
+    return wh.query(sql, params)
+
+
 # Alerts
 def anomalies(wh: Warehouse, day: dt.date | None = None, series_type: str | None = None,
               anomalies_only: bool = True) -> Result:

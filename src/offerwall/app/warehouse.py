@@ -41,6 +41,8 @@ MARTS = {
     "fct_ua_ltv_forecast": "marts_user_acquisition",
     "fct_ua_ltv_forecast_accuracy": "marts_user_acquisition",
     "fct_ua_max_cac": "marts_user_acquisition",
+    "fct_ua_cohort_curves": "marts_user_acquisition",
+    "fct_ua_retention_after_first_reward": "marts_user_acquisition",
 }
 # A warehouse whose data watermark (as_of) is older than this is reported as stale.
 STALE_AFTER = dt.timedelta(hours=int(os.environ.get("OFFERWALL_APP_STALE_HOURS", "36")))
