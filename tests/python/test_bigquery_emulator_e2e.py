@@ -401,6 +401,7 @@ def data_access_calls(duck: data.Warehouse) -> list[Call]:
     day = data.anomalies(duck, anomalies_only=False).frame
     series = day.iloc[0]
     rec_order = ["reward_change_usd", "offer_id", "task_position"]
+    weeks = data.curve_signup_weeks(duck)
     return [
         Call(data.review_queue, {"limit": 1000}, ["review_rank"]),
         Call(data.review_queue, {"status": "cleared"}, ["review_rank"]),
@@ -429,6 +430,12 @@ def data_access_calls(duck: data.Warehouse) -> list[Call]:
         Call(data.ltv_accuracy, {}, ["forecast_basis", "acquisition_channel"], may_be_empty=True),
         Call(data.max_cac, {}, ["acquisition_channel"], may_be_empty=True),
         Call(data.max_cac, {"country": None}, ["acquisition_channel", "country"], may_be_empty=True),
+        Call(data.cohort_curves, {}, ["acquisition_channel", "signup_week", "day_since_signup"]),
+        Call(data.cohort_curves, {"channel": channel, "signup_week": weeks[-1]}, ["day_since_signup"]),
+        # a 7-day first-reward window plus elapsed days: a 25-day world may have no closed cohort
+        Call(data.retention_after_first_reward, {}, ["acquisition_channel", "signup_week", "day_since_first_reward"],
+             may_be_empty=True),
+        Call(data.incentive_hunters, {"channel": channel}, ["signup_week", "acquisition_channel"], may_be_empty=True),
         Call(data.anomalies, {}, ["abs(z_score)"], may_be_empty=True),
         Call(data.anomalies, {"day": series["metric_date"].date(), "series_type": series["series_type"],
                               "anomalies_only": False}, ["abs(z_score)"]),
@@ -475,6 +482,7 @@ def test_app_data_access_on_bigquery_matches_duckdb(world: World) -> None:
     for name, d_value, b_value in [
         ("fraud_types", data.fraud_types(duck), data.fraud_types(bq)),
         ("ua_dimensions", data.ua_dimensions(duck), data.ua_dimensions(bq)),
+        ("curve_signup_weeks", data.curve_signup_weeks(duck), data.curve_signup_weeks(bq)),
         ("freshness.as_of", data.freshness(duck).as_of, data.freshness(bq).as_of),
     ]:
         if not d_value or d_value != b_value:
@@ -483,7 +491,7 @@ def test_app_data_access_on_bigquery_matches_duckdb(world: World) -> None:
     assert not problems, "\n".join(problems)
 
     # Every public data-access function (first argument a warehouse) is covered here.
-    covered = {c.function.__name__ for c in calls} | {"fraud_types", "ua_dimensions", "freshness"}
+    covered = {c.function.__name__ for c in calls} | {"fraud_types", "ua_dimensions", "freshness", "curve_signup_weeks"}
     functions = {name for name, fn in inspect.getmembers(data, inspect.isfunction)
                  if fn.__module__ == data.__name__ and not name.startswith("_")
                  and next(iter(inspect.signature(fn).parameters), None) == "wh"}
