@@ -68,9 +68,12 @@ def _run(defs, env, *, partition=None, days=None, selection=None):
 
 
 def _models_only(defs):
-    """Landing + dbt build + publish, no checks and no docs (the backfill comparison checks data, not tests)."""
+    """Landing + dbt build: no checks, no publish, no docs. The backfill comparison checks the data
+    the build wrote (the private marts; the daily run test shows the publish copies them as they
+    are), not tests; each dbt command left out saves a dbt start (~30 s on a busy machine)."""
     graph = defs.resolve_asset_graph()
-    return [k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable and k != DOCS_KEY]
+    return [k for k in graph.get_all_asset_keys()
+            if graph.get(k).is_materializable and k not in (DOCS_KEY, PUBLISH_KEY)]
 
 
 def _raw_only(defs):
@@ -200,7 +203,7 @@ def test_step_that_keeps_failing_fails_the_run_notifies_and_publishes_nothing(ch
     assert "raw (raw_landing)" in message and "DuckDB file locked" in message, message
     assert len(events(result, "STEP_UP_FOR_RETRY")) == 2, "OFFERWALL_RETRY_MAX=2 retries, then failed"
     assert not materialized_keys(result), "nothing materialised"
-    assert PUBLISH_KEY.to_user_string() not in {e.step_key for e in events(result, "STEP_START")}
+    assert {e.step_key for e in events(result, "STEP_START")} == {"raw_landing"}, "dbt, publish, docs never start"
     assert clock(wh) == lock_before
     assert len(hook.bodies) == 1 and hook.bodies[0]["kind"] == "step_failure"
     assert "raw_landing" in hook.bodies[0]["text"] and "DuckDB file locked" in hook.bodies[0]["text"]
@@ -273,18 +276,16 @@ def test_two_day_backfill_equals_one_run_over_both_days(chain):
     env = settings_env(project, a)
     day2, _ = _run(defs, env, partition=D2, selection=_models_only(defs))
     assert day2.success, [e.message for e in events(day2, "STEP_FAILURE")]
-    assert PUBLISH_KEY.to_user_string() in materialized_keys(day2)
 
     b = chain["base"].copy_to(chain["root"] / "b")
     defs_b, env_b = _defs(project, b)
     both, _ = _run(defs_b, env_b, days=(D1, D2), selection=_models_only(defs_b))
     assert both.success, [e.message for e in events(both, "STEP_FAILURE")]
-    assert PUBLISH_KEY.to_user_string() in materialized_keys(both)
 
     assert clock(a) == clock(b)
-    marts = _marts(project)
+    marts = [_private(m) for m in _marts(project)]  # what the wap builds wrote
     assert marts and set(BUILD_DEPENDENT) <= {m.name for m in marts}
-    print("\nbackfill check (published mart: rows, hash of A = D1 then D2 | B = D1..D2 in one run;"
+    print("\nbackfill check (mart: rows, hash of A = D1 then D2 | B = D1..D2 in one run;"
           " * = BUILD_DEPENDENT columns/rows left out):")
     problems = []
     for rel in marts:
