@@ -12,6 +12,7 @@ Nothing here names a model: the assets are whatever the manifest holds.
 """
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -110,11 +111,22 @@ class DbtBuildConfig(Config):
     full_refresh: bool = False
 
 
+# dbt's header of a node's error ("Compilation Error in model x (models/x.sql)"): the node is named already
+_ERROR_HEADER = re.compile(r"^\s*(\w+ Error) in \w+ \S+ \([^)]*\)\s*")
+
+
+def _one_line(message: str) -> str:
+    """A node's error on one line, the reason first: the failure's first line (what the alert and
+    the run's summary show) then says why, e.g. which raw table the load guards rejected."""
+    text = _ERROR_HEADER.sub(lambda m: f"{m.group(1)}: ", message.strip())
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def _failed_nodes(run_results: Mapping[str, Any] | None, limit: int = 10) -> str:
     if not run_results:
         return ""
     bad = [r for r in run_results.get("results", []) if r.get("status") in ("error", "fail", "runtime error")]
-    lines = [f"{r['unique_id']}: {r['status']}: {(r.get('message') or '').strip()}" for r in bad[:limit]]
+    lines = [f"{r['unique_id']}: {r['status']}: {_one_line(r.get('message') or '')}" for r in bad[:limit]]
     if len(bad) > limit:
         lines.append(f"... and {len(bad) - limit} more")
     return "\n".join(lines)
