@@ -1,5 +1,11 @@
 """Helpers for the Dagster tests: settings over a test warehouse, runs in-process, a captured
-webhook, a DuckDB lock held by this process, and a run's step timeline."""
+webhook, a DuckDB lock held by this process, and a run's step timeline.
+
+One DuckDB path for every test warehouse: dbt re-parses the whole project (a minute or more on a
+busy machine) when its profile changes, and the DuckDB path is part of the profile. So the dbt
+commands see DUCKDB_PATH = `<project>/../live/wh.duckdb`, a symlink pointed at the warehouse
+of the run (`environ`); the Settings resolve it to the real file (landing, freshness).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from dbt_harness import Warehouse
+from dbt_harness import DB_FILE, Warehouse
 
 TODAY = dt.datetime.now(dt.timezone.utc).date()
 # The generated warehouse ends 10 days ago: its next days are valid partitions whatever today is.
@@ -25,11 +31,31 @@ D1 = (START + dt.timedelta(days=20)).isoformat()
 D2 = (START + dt.timedelta(days=21)).isoformat()
 
 
+LIVE_TARGET = "OFFERWALL_TEST_WAREHOUSE"  # the real file the live link must point at (tests only)
+
+
+def live_path(project: Path) -> Path:
+    return project.parent / "live" / DB_FILE
+
+
+def point_live(link: Path, target: Path) -> None:
+    """Point the live link at `target` (DuckDB follows it: the WAL and the lock are the real file's)."""
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink() and Path(os.readlink(link)) == target:
+        return
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(target)
+
+
 def settings_env(project: Path, wh: Warehouse, **extra: str) -> dict[str, str]:
+    link = live_path(project)
+    point_live(link, wh.db)
     env = {
         "DBT_PROJECT_DIR": str(project),
         "DBT_PROFILES_DIR": str(project),
-        "DUCKDB_PATH": str(wh.db),
+        "DUCKDB_PATH": str(link),
+        LIVE_TARGET: str(wh.db),
         "OFFERWALL_PARTITIONS_START": (START - dt.timedelta(days=30)).isoformat(),
         "OFFERWALL_RETRY_MAX": "2",
         "OFFERWALL_RETRY_DELAY_SECONDS": "0.5",
@@ -41,6 +67,8 @@ def settings_env(project: Path, wh: Warehouse, **extra: str) -> dict[str, str]:
 @contextlib.contextmanager
 def environ(values: dict[str, str]) -> Iterator[None]:
     """The dbt subprocesses read DUCKDB_PATH (profiles.yml) from the environment, as in production."""
+    if LIVE_TARGET in values:
+        point_live(Path(values["DUCKDB_PATH"]), Path(values[LIVE_TARGET]))
     saved = dict(os.environ)
     for key in [k for k in os.environ if k.startswith("DBT_")]:
         del os.environ[key]

@@ -106,8 +106,10 @@ def test_definitions_schedule_retries_and_graph(project, warehouse):
     models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
     by_name = {k.path[-1]: k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable}
     assert {n["name"] for n in models} <= set(by_name), "every dbt model is an asset"
+    publish = graph.get(AssetKey(["publish", "marts"]))
+    assert {by_name[n["name"]] for n in models} <= set(publish.parent_keys), "publish waits for the whole build"
     docs = graph.get(AssetKey(["docs", "dbt_docs_site"]))
-    assert {by_name[n["name"]] for n in models} <= set(docs.parent_keys)
+    assert set(docs.parent_keys) == {publish.key}, "the docs site describes the published marts"
 
 
 def _free_port() -> int:

@@ -1,11 +1,18 @@
 """The dbt side: the manifest (parsed when missing or older than the project's files), the
 translator from dbt nodes to asset keys and groups, the `dbt build` asset over the whole project
-(its data tests and unit tests become asset checks) and the docs site.
+(its data tests and unit tests become asset checks), the publish asset and the docs site.
+
+Write-audit-publish (docs/guarantees.md): `dbt_build` runs `dbt build --vars '{wap: true}'`, so the
+marts are written and tested in private `<schema>_wap_marts_*` schemas; `publish/marts` runs
+`dbt run-operation publish_marts --vars '{wap: true}'` after it, which copies them to the
+published schemas only if that build was complete and green. A failed build or a failed error
+check fails the dbt step: the publish step does not run, and publish_marts would refuse anyway.
 
 Nothing here names a model: the assets are whatever the manifest holds.
 """
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +33,7 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from offerwall import OfferwallError
+from offerwall.orchestration.dbt_cli import dbt_cli, save_parse_state
 from offerwall.orchestration.failures import step_failure
 from offerwall.orchestration.landing import source_key
 from offerwall.orchestration.settings import Settings
@@ -33,6 +41,7 @@ from offerwall.orchestration.settings import Settings
 PROJECT_INPUTS = ("dbt_project.yml", "models", "macros", "seeds", "snapshots", "tests", "analyses", "docs/dbt")
 PROJECT_SUFFIXES = (".sql", ".yml", ".yaml", ".md", ".csv")  # what dbt parses (not tests/python/*.py)
 DOCS_KEY = AssetKey(["docs", "dbt_docs_site"])
+PUBLISH_KEY = AssetKey(["publish", "marts"])
 
 
 def dbt_executable() -> str:
@@ -102,18 +111,29 @@ class DbtBuildConfig(Config):
     full_refresh: bool = False
 
 
+# dbt's header of a node's error ("Compilation Error in model x (models/x.sql)"): the node is named already
+_ERROR_HEADER = re.compile(r"^\s*(\w+ Error) in \w+ \S+ \([^)]*\)\s*")
+
+
+def _one_line(message: str) -> str:
+    """A node's error on one line, the reason first: the failure's first line (what the alert and
+    the run's summary show) then says why, e.g. which raw table the load guards rejected."""
+    text = _ERROR_HEADER.sub(lambda m: f"{m.group(1)}: ", message.strip())
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def _failed_nodes(run_results: Mapping[str, Any] | None, limit: int = 10) -> str:
     if not run_results:
         return ""
     bad = [r for r in run_results.get("results", []) if r.get("status") in ("error", "fail", "runtime error")]
-    lines = [f"{r['unique_id']}: {r['status']}: {(r.get('message') or '').strip()}" for r in bad[:limit]]
+    lines = [f"{r['unique_id']}: {r['status']}: {_one_line(r.get('message') or '')}" for r in bad[:limit]]
     if len(bad) > limit:
         lines.append(f"... and {len(bad) - limit} more")
     return "\n".join(lines)
 
 
 def build_dbt_assets(
-    manifest: Mapping[str, Any], partitions_def: PartitionsDefinition, retry_policy: RetryPolicy
+    manifest: Mapping[str, Any], settings: Settings, partitions_def: PartitionsDefinition, retry_policy: RetryPolicy
 ) -> Any:
     @dbt_assets(
         manifest=manifest, dagster_dbt_translator=TRANSLATOR, partitions_def=partitions_def,
@@ -121,8 +141,10 @@ def build_dbt_assets(
     )
     def dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig) -> Iterator[Any]:
         args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
-        invocation = dbt.cli(args, context=context, raise_on_error=False)
+        invocation = dbt_cli(dbt, args, settings, wap=True, name="dbt_build", run_id=context.run.run_id,
+                             context=context)
         yield from invocation.stream()
+        save_parse_state(invocation, settings, wap=True)
         if not invocation.is_successful():
             try:
                 results = invocation.get_artifact("run_results.json")
@@ -136,17 +158,69 @@ def build_dbt_assets(
     return dbt_build
 
 
-def build_docs_site(dbt_build: Any, manifest: Mapping[str, Any], settings: Settings,
+def published_marts(manifest: Mapping[str, Any]) -> list[str]:
+    """What publish_marts copies: every table/incremental model under models/marts (its published
+    relation: the manifest is parsed without wap)."""
+    return sorted(
+        f"{n['schema']}.{n.get('alias') or n['name']}" for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["original_file_path"].startswith("models/marts/")
+        and n["config"].get("materialized") in ("table", "incremental")
+    )
+
+
+def _messages(invocation: Any) -> list[str]:
+    """dbt's own log lines of an invocation (run-operation reports its refusal there)."""
+    lines = []
+    for event in invocation.stream_raw_events():
+        info = event.raw_event.get("info", {})
+        if info.get("msg") and info.get("level") in ("info", "warn", "error"):
+            lines.append(f"{info['level']}: {info['msg']}")
+    return lines
+
+
+def build_publish(dbt_build: Any, manifest: Mapping[str, Any], settings: Settings,
+                  partitions_def: PartitionsDefinition, retry_policy: RetryPolicy) -> Any:
+    marts = published_marts(manifest)
+
+    @asset(
+        key=PUBLISH_KEY, deps=[dbt_build], group_name="publish", partitions_def=partitions_def,
+        backfill_policy=BackfillPolicy.single_run(), retry_policy=retry_policy, kinds={"dbt"},
+        description="Write-audit-publish: `dbt run-operation publish_marts --vars '{wap: true}'` copies the "
+                    "marts the build wrote and tested privately (<schema>_wap_marts_*) to the schemas "
+                    "analysts read, only after a complete, green build (docs/guarantees.md).",
+    )
+    def publish_marts(context: AssetExecutionContext, dbt: DbtCliResource) -> MaterializeResult:
+        invocation = dbt_cli(dbt, ["run-operation", "publish_marts"], settings, wap=True, name="publish_marts",
+                             run_id=context.run.run_id, manifest=manifest, translator=TRANSLATOR)
+        lines = _messages(invocation)
+        invocation.wait()
+        save_parse_state(invocation, settings, wap=True)
+        if not invocation.is_successful():
+            refused = [line for line in lines if "not published" in line.lower() or line.startswith("error")]
+            error = invocation.get_error()
+            detail = "\n".join(refused[-10:]) or (str(error) if error else "") or "publish_marts failed"
+            raise step_failure("publish/marts", "dbt run-operation publish_marts", detail,
+                               context.retry_number, retry_policy.max_retries)
+        published = next((line for line in lines if "Published " in line), "")
+        return MaterializeResult(metadata={"marts": len(marts), "published": ", ".join(marts),
+                                           "dbt": published[:2000]})
+
+    return publish_marts
+
+
+def build_docs_site(publish: Any, manifest: Mapping[str, Any], settings: Settings,
                     partitions_def: PartitionsDefinition, retry_policy: RetryPolicy) -> Any:
     @asset(
-        key=DOCS_KEY, deps=[dbt_build], group_name="docs", partitions_def=partitions_def,
+        key=DOCS_KEY, deps=[publish], group_name="docs", partitions_def=partitions_def,
         backfill_policy=BackfillPolicy.single_run(), retry_policy=retry_policy, kinds={"dbt"},
-        description="The data catalog: `dbt docs generate --static` (one HTML file, the project's target).",
+        description="The data catalog: `dbt docs generate --static` (one HTML file, the project's target), "
+                    "after the publish, without wap: it describes the published marts.",
     )
     def dbt_docs_site(context: AssetExecutionContext, dbt: DbtCliResource) -> MaterializeResult:
-        invocation = dbt.cli(["docs", "generate", "--static"], manifest=manifest,
-                             dagster_dbt_translator=TRANSLATOR, raise_on_error=False)
+        invocation = dbt_cli(dbt, ["docs", "generate", "--static"], settings, wap=False, name="dbt_docs_site",
+                             run_id=context.run.run_id, manifest=manifest, translator=TRANSLATOR)
         invocation.wait()
+        save_parse_state(invocation, settings, wap=False)
         site = invocation.target_path / "static_index.html"
         if not invocation.is_successful() or not site.exists():
             error = invocation.get_error()

@@ -32,6 +32,7 @@ from dagster import (
 
 from dagster_dbt import DbtCliResource
 
+from offerwall.orchestration.dbt_cli import dbt_cli, save_parse_state
 from offerwall.orchestration.failures import step_failure
 from offerwall.orchestration.notify import Notifier
 from offerwall.orchestration.settings import Settings
@@ -94,7 +95,11 @@ def _advance_day_by_day(context: Any, settings: Settings, dbt: DbtCliResource, m
         context.log.info(_run_cli(["advance", "--until", day.isoformat(), "--duckdb", path],
                                   asset, "offerwall advance", **retry))
         if day < last_day:
-            invocation = dbt.cli(SNAPSHOT_CAPTURE, manifest=manifest, raise_on_error=False).wait()
+            # with the wap vars of the build that follows (snapshots and their parents are not
+            # marts: same relations), so both reuse one dbt parse
+            invocation = dbt_cli(dbt, SNAPSHOT_CAPTURE, settings, wap=True, name="snapshot_capture",
+                                 run_id=context.run.run_id, manifest=manifest).wait()
+            save_parse_state(invocation, settings, wap=True)
             if not invocation.is_successful():
                 raise step_failure(asset, f"capturing the snapshots of {day}", str(invocation.get_error()), **retry)
         day += dt.timedelta(days=1)

@@ -1,7 +1,8 @@
 """The daily run's definitions, built from a Settings (definitions.py builds them from the environment).
 
-    raw_landing (raw/<table> + freshness checks) -> dbt_build (every dbt node; tests = checks)
-        -> docs/dbt_docs_site              ops/fraud_review_decisions: the app's table (external)
+    raw_landing (raw/<table> + freshness checks) -> dbt_build (every dbt node, wap: marts written
+        and tested privately; tests = checks) -> publish/marts (publish_marts) -> docs/dbt_docs_site
+    ops/fraud_review_decisions: the app's table (external)
 
 One daily-partitioned job `daily_warehouse`, a schedule (cron and timezone from settings), retries
 with exponential backoff for transient failures, alerts on failure and on a stale source.
@@ -28,7 +29,13 @@ from dagster import (
 )
 from dagster_dbt import DbtCliResource
 
-from offerwall.orchestration.dbt_project import build_dbt_assets, build_docs_site, dbt_executable, load_manifest
+from offerwall.orchestration.dbt_project import (
+    build_dbt_assets,
+    build_docs_site,
+    build_publish,
+    dbt_executable,
+    load_manifest,
+)
 from offerwall.orchestration.landing import build_raw_landing, raw_sources, source_key
 from offerwall.orchestration.notify import Notifier, build_run_failure_sensor, notify_on_failure
 from offerwall.orchestration.settings import Settings
@@ -76,13 +83,15 @@ def build_definitions(settings: Settings) -> Definitions:
     partitions = daily_partitions(settings)
     retries = retry_policy(settings)
     landing = build_raw_landing(manifest, settings, partitions, retries)
-    dbt_build = build_dbt_assets(manifest, partitions, retries)
-    docs = build_docs_site(dbt_build, manifest, settings, partitions, retries)
+    dbt_build = build_dbt_assets(manifest, settings, partitions, retries)
+    publish = build_publish(dbt_build, manifest, settings, partitions, retries)
+    docs = build_docs_site(publish, manifest, settings, partitions, retries)
 
     job = define_asset_job(
-        JOB_NAME, selection=AssetSelection.assets(landing, dbt_build, docs),
+        JOB_NAME, selection=AssetSelection.assets(landing, dbt_build, publish, docs),
         hooks={notify_on_failure}, tags={"offerwall/warehouse": settings.dbt_target},
-        description="Land raw, dbt build with its tests, publish the docs site. One partition = one day.",
+        description="Land raw, dbt build with its tests into private mart schemas (wap), publish the marts "
+                    "when everything passed, then the docs site. One partition = one day.",
     )
 
     @schedule(
@@ -99,7 +108,7 @@ def build_definitions(settings: Settings) -> Definitions:
 
     notifier = Notifier(webhook_url=settings.alert_webhook_url)
     return Definitions(
-        assets=[landing, dbt_build, docs, *external_sources(manifest, settings)],
+        assets=[landing, dbt_build, publish, docs, *external_sources(manifest, settings)],
         jobs=[job],
         schedules=[daily_schedule],
         sensors=[build_run_failure_sensor(notifier, job)],
