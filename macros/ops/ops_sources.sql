@@ -1,7 +1,8 @@
 {#
     create_ops_sources(): run by on-run-start (dbt_project.yml). Makes the sources of schema
     `ops` exist before any model reads them, so a build on a fresh warehouse never fails for
-    want of them (the tables are then empty):
+    want of them (the tables are then empty; ops.build_runs, the run log, is written by
+    publish_marts, macros/audit/build_runs.sql):
     - `ops.fraud_review_decisions`: written by the web app (src/offerwall/app/decisions.py);
     - `ops.gdpr_erasure_requests`: written by `offerwall erase` (src/offerwall/erasure.py) or by
       the privacy team's tooling; never a file in git (docs/privacy.md).
@@ -48,11 +49,14 @@
 {% endmacro %}
 
 
-{# Every ops source table: name -> columns. #}
+{# Every ops source table: name -> columns. build_runs is written by publish_marts in the
+   warehouse itself (macros/audit/build_runs.sql), never in the ops store; it is created empty
+   here so its readers (the app, the docs site) find it on a fresh warehouse. #}
 {% macro ops_source_tables() %}
     {{ return({
         'fraud_review_decisions': ops_fraud_review_decisions_columns(),
         'gdpr_erasure_requests': ops_gdpr_erasure_requests_columns(),
+        'build_runs': build_runs_columns(),
     }) }}
 {% endmacro %}
 
