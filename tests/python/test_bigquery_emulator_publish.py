@@ -88,3 +88,23 @@ def test_publish_on_the_emulator(bq_emulator, tmp_path):  # noqa: F811
     assert fingerprints(client, project, PREFIX) == published
     assert len(run_log(client, project)) == 1, "a refused publish wrote the run log"
     client.close()
+
+
+def test_erase_appends_to_the_bigquery_ops_table(bq_emulator, tmp_path):  # noqa: F811
+    """`offerwall erase --bigquery-project` inserts one row with bound parameters: an injection
+    string is stored as the plain id it is, the same request twice is one row."""
+    env = base_env(tmp_path, bq_emulator.env())
+    project = bq_emulator.project
+    client = bq_client(bq_emulator)
+    client.query(f"create schema if not exists `{project}`.`ops`").result()
+    hostile = "u_1' or '1'='1"
+    for _ in range(2):
+        run([OFFERWALL, "erase", "--bigquery-project", project, "--user-id", hostile,
+             "--requested-at", "2026-03-01T10:00:00"], env)  # fmt: skip
+    rows = list(client.query(
+        f"select user_id, requested_at from `{project}`.`ops`.`gdpr_erasure_requests`"
+    ).result())
+    assert [(r.user_id, r.requested_at.replace(tzinfo=None).isoformat()) for r in rows] == [
+        (hostile, "2026-03-01T10:00:00")
+    ], rows
+    client.close()
