@@ -8,13 +8,13 @@ Erasure requests are data, never a file in git (docs/privacy.md). This appends o
   gdpr_erasure_requests into the warehouse's ops.gdpr_erasure_requests at the start of every
   invocation (macros/ops/ops_sources.sql); the next `dbt build` erases the user everywhere.
 - BigQuery: ``<project>.<ops dataset>.gdpr_erasure_requests`` (created by dbt's on-run-start;
-  created here too when missing, with the same columns).
+  created here too when missing, with the same columns), appended by a load job.
 
 The table is append-only: a request is never updated or deleted (the list is the proof the
-warehouse erased the user; removing a row would bring the id back on the next build). Asking
-twice for the same user at the same instant writes nothing the second time; a later request
-for an already listed user is kept, and the earliest counts downstream.
-Values reach SQL only as bound parameters.
+warehouse erased the user; removing a row would bring the id back on the next build). On DuckDB,
+asking twice for the same user at the same instant writes nothing the second time; a later
+request for an already listed user is kept, and the earliest counts downstream.
+Values reach SQL only as bound parameters (DuckDB) or travel as row data (BigQuery insertAll).
 """
 
 from __future__ import annotations
@@ -116,30 +116,37 @@ def erase_duckdb(ops_path: str | Path, user_id: str, requested_at: dt.datetime,
 
 
 def erase_bigquery(client: Any, project: str, dataset: str, user_id: str, requested_at: dt.datetime) -> ErasureResult:
-    """Append the request to <project>.<dataset>.gdpr_erasure_requests (one DML statement)."""
+    """Append the request to <project>.<dataset>.gdpr_erasure_requests.
+
+    The row travels as data in an appending load job (one CSV line, the loader's quoting),
+    never inside SQL text, and load jobs are free (the emulator supports them too; it has
+    neither query parameters nor streaming inserts). A repeated request adds a row, which is
+    harmless: staging keeps one row per user, the earliest. No UPDATE or DELETE exists on
+    this path."""
+    import io
+
+    from google.api_core.exceptions import GoogleAPIError
     from google.cloud import bigquery
+
+    from offerwall.bigquery_loader import _csv_value
 
     for name, value in (("project", project), ("ops dataset", dataset)):
         if not _IDENTIFIER.match(value or ""):
             raise OfferwallError(f"invalid BigQuery {name}: {value!r}")
-    table = f"`{project}.{dataset}.{TABLE}`"
-    client.query(f"create table if not exists {table} (user_id string, requested_at timestamp)").result()
-    config = bigquery.QueryJobConfig(query_parameters=[
-        bigquery.ScalarQueryParameter("user_id", "STRING", user_id),
-        bigquery.ScalarQueryParameter("requested_at", "TIMESTAMP", requested_at.replace(tzinfo=dt.timezone.utc)),
-    ])
-    job = client.query(
-        f"""
-        insert into {table} (user_id, requested_at)
-        select @user_id, @requested_at
-        from (select 1)
-        where not exists (select 1 from {table} where user_id = @user_id and requested_at = @requested_at)
-        """,
-        job_config=config,
-    )
-    job.result()
-    affected = getattr(job, "num_dml_affected_rows", None)
-    return ErasureResult(user_id, requested_at, affected is None or affected > 0, f"BigQuery {table}")
+    table = f"{project}.{dataset}.{TABLE}"
+    try:
+        client.query(f"create table if not exists `{table}` (user_id string, requested_at timestamp)").result()
+        line = f"{_csv_value(user_id, 'user_id', TABLE)},{_csv_value(requested_at, 'requested_at', TABLE)}\n"
+        config = bigquery.LoadJobConfig(
+            schema=[bigquery.SchemaField("user_id", "STRING"), bigquery.SchemaField("requested_at", "TIMESTAMP")],
+            source_format=bigquery.SourceFormat.CSV,
+            write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
+            create_disposition=bigquery.CreateDisposition.CREATE_IF_NEEDED,
+        )
+        client.load_table_from_file(io.BytesIO(line.encode("utf-8")), table, job_config=config, rewind=True).result()
+    except GoogleAPIError as exc:
+        raise OfferwallError(f"BigQuery refused the request: {str(exc).splitlines()[0]}") from None
+    return ErasureResult(user_id, requested_at, True, f"BigQuery `{table}`")
 
 
 def erase(*, user_id: str, requested_at: str | None = None, duckdb_path: str | None = None,

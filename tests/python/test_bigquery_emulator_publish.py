@@ -91,8 +91,8 @@ def test_publish_on_the_emulator(bq_emulator, tmp_path):  # noqa: F811
 
 
 def test_erase_appends_to_the_bigquery_ops_table(bq_emulator, tmp_path):  # noqa: F811
-    """`offerwall erase --bigquery-project` inserts one row with bound parameters: an injection
-    string is stored as the plain id it is, the same request twice is one row."""
+    """`offerwall erase --bigquery-project` appends the request as data (a load job, no SQL text):
+    an injection string is stored as the plain id it is; asked twice, two rows (staging keeps one)."""
     env = base_env(tmp_path, bq_emulator.env())
     project = bq_emulator.project
     client = bq_client(bq_emulator)
@@ -106,5 +106,5 @@ def test_erase_appends_to_the_bigquery_ops_table(bq_emulator, tmp_path):  # noqa
     ).result())
     assert [(r.user_id, r.requested_at.replace(tzinfo=None).isoformat()) for r in rows] == [
         (hostile, "2026-03-01T10:00:00")
-    ], rows
+    ] * 2, rows
     client.close()
