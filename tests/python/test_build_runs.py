@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import pytest
 from dbt_harness import DBT_SCHEMA, Relation, Warehouse, copy_project

@@ -11,7 +11,6 @@ fct_ua_cohorts' margin to date equals the fact's for the users with a signup rec
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
