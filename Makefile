@@ -58,7 +58,10 @@ run: install
 	@# write-audit-publish (docs/guarantees.md): build and test into private schemas, publish the
 	@# marts analysts read only when everything passed
 	$(BIN)/dbt build --vars '{wap: true}'
-	$(BIN)/dbt run-operation publish_marts --vars '{wap: true}'
+	@# the run log ops.build_runs records who ran the published build and the commit
+	OFFERWALL_RUN_BY="$${OFFERWALL_RUN_BY:-make run:$$USER}" \
+	OFFERWALL_GIT_COMMIT="$${OFFERWALL_GIT_COMMIT:-$$(git rev-parse HEAD 2>/dev/null || echo unknown)}" \
+		$(BIN)/dbt run-operation publish_marts --vars '{wap: true}'
 	$(BIN)/dbt docs generate --static
 	@$(BIN)/offerwall fraud-eval --duckdb "$(DUCKDB_PATH)" || true
 	@echo

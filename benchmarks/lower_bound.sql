@@ -28,7 +28,8 @@
 --     (is_before_task_created). History captured by earlier snapshots is not in raw, so
 --     after edits in place the lower bound knows only the current version (the benchmark then
 --     leaves the history-dependent columns out of its check).
---   * GDPR erasure: the erasure seed is empty in the benchmark, so user ids are only trimmed.
+--   * GDPR erasure: the benchmark has no erasure request (ops.gdpr_erasure_requests is empty),
+--     so user ids are only trimmed.
 
 set preserve_insertion_order = false;
 

@@ -15,7 +15,8 @@
         switches atomically, the set within seconds (docs/bigquery.md).
     Refused (an error, nothing copied) unless the latest build in audit_build_log was a
     complete write-audit-publish build (raw load profile and every mart) that finished green: a failed or killed build never reaches
-    the analysts, however the scheduler treats exit codes.
+    the analysts, however the scheduler treats exit codes. A published build appends one row to
+    the run log ops.build_runs (who/what ran it, the commit, row counts per mart; build_runs.sql).
 #}
 {% macro publish_marts() -%}
     {%- if not var('wap', false) -%}
@@ -69,6 +70,8 @@
         {%- do pairs.append([node, private, published]) -%}
     {%- endfor -%}
     {%- do adapter.dispatch('publish_relations', 'offerwall')(pairs) -%}
+    {#- the run log (ops.build_runs): one row per published build, after the marts switched -#}
+    {%- do record_build_run(row[0], pairs) -%}
     {{ log('Published ' ~ (pairs | length) ~ ' marts from build ' ~ row[0] ~ ': '
         ~ (pairs | map(attribute=2) | map('string') | join(', ')), info=true) }}
 {%- endmacro %}

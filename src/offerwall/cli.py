@@ -221,6 +221,25 @@ def build_parser() -> argparse.ArgumentParser:
     ov.add_argument("--repo", default=".", metavar="DIR", help="the checkout (default: %(default)s)")
     ov.add_argument("--check", action="store_true", help="write nothing; exit 1 when the file is not current")
 
+    erase = sub.add_parser(
+        "erase", help="record a GDPR erasure request (ops.gdpr_erasure_requests); the next dbt build erases the user",
+        description="Append a GDPR erasure request to the ops table the warehouse reads: the DuckDB ops store "
+                    "(copied into ops.gdpr_erasure_requests by every dbt invocation) or, with --bigquery-project, "
+                    "the BigQuery table <project>.<ops dataset>.gdpr_erasure_requests. docs/privacy.md.",
+    )
+    erase.add_argument("--user-id", required=True, metavar="ID", help="the user's id, as in raw.users.id")
+    erase.add_argument("--requested-at", default=None, metavar="TS",
+                       help="when the user asked, ISO timestamp, UTC unless it has an offset (default: now)")
+    erase.add_argument("--duckdb", default=None, metavar="PATH",
+                       help=duckdb_help + "; the ops store is ops.duckdb beside it")
+    erase.add_argument("--ops-duckdb", default=None, metavar="PATH",
+                       help="the DuckDB ops store (default: $OPS_DUCKDB_PATH, else ops.duckdb beside --duckdb)")
+    erase.add_argument("--bigquery-project", default=None, metavar="ID",
+                       help="write to BigQuery instead (the emulator when $BIGQUERY_EMULATOR_HOST is set)")
+    erase.add_argument("--ops-dataset", default="ops", metavar="NAME",
+                       help="BigQuery dataset of the ops tables (default: %(default)s)")
+    erase.add_argument("--location", default=None, metavar="LOCATION", help="BigQuery location, e.g. EU")
+
     deck = sub.add_parser(
         "presentation", help="build the HTML slide deck from the warehouse's marts",
         description="Build a self-contained HTML slide deck (inline CSS, JS and SVG charts) whose figures are "
@@ -322,6 +341,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         from offerwall.catalog import overview
 
         return overview(args.repo, check=args.check)
+    elif args.command == "erase":
+        from offerwall.erasure import erase
+
+        erase(
+            user_id=args.user_id,
+            requested_at=args.requested_at,
+            duckdb_path=args.duckdb,
+            ops_duckdb=args.ops_duckdb,
+            bigquery_project=args.bigquery_project,
+            ops_dataset=args.ops_dataset,
+            location=args.location,
+        )
     elif args.command == "presentation":
         from offerwall.presentation import build_deck
 

@@ -34,8 +34,15 @@ KNOWN_BIGQUERY_FUNCTIONS: frozenset[str] = frozenset(
         "timestamp_trunc",
     }
 )
-# Who may read which mart folder (the deploy job passes the real groups the same way).
-MART_READERS = '{anti_fraud: ["group:fraud@example.com"], core: ["group:analysts@example.com"]}'
+# The members of some of docs/access.md's groups (the deploy job passes the real ones the same
+# way); offer_management and user_acquisition are left out: their marts then get only the app.
+ACCESS_GROUPS = '{anti_fraud: ["group:fraud@example.com"], analysts: ["group:analysts@example.com"], app: ["serviceAccount:app@offline-project.iam.gserviceaccount.com"]}'
+# The policy tag of identifier-like columns (docs/access.md), from the environment.
+POLICY_TAG_ENV = {
+    "OFFERWALL_POLICY_TAG_TAXONOMY": "projects/offline-project/locations/eu/taxonomies/123",
+    "OFFERWALL_POLICY_TAG_IDENTIFIERS": "456",
+}
+IDENTIFIER_TAG = "projects/offline-project/locations/eu/taxonomies/123/policyTags/456"
 PRODUCTION_DATASETS = {
     "staging",
     "intermediate",
@@ -81,6 +88,7 @@ def offline_env(tmp: Path, dataset: str = "ci_offline") -> dict[str, str]:
             "BQ_DATASET": dataset,
             "BQ_AUTH_METHOD": "oauth-secrets",
             "BQ_TOKEN": "offline-compile-sends-nothing",
+            **POLICY_TAG_ENV,
         },
     )
 
@@ -96,7 +104,7 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run(
         [DBT, "compile", "--target", "bigquery", "--no-introspect", "--no-populate-cache",
          "--target-path", str(target_path),
-         "--vars", "{assume_incremental: true, mart_readers: %s}" % MART_READERS],
+         "--vars", "{assume_incremental: true, access_groups: %s}" % ACCESS_GROUPS],
         offline_env(tmp),
     )
     return target_path
@@ -175,15 +183,25 @@ def test_labels_grants_partitioning(compiled):
             domain = node["fqn"][2]
             assert labels["domain"] == domain, node["unique_id"]
             grants = node["config"].get("grants") or {}
-            expected = {"anti_fraud": ["group:fraud@example.com"], "core": ["group:analysts@example.com"]}
-            if domain in expected:
-                assert grants == {"roles/bigquery.dataViewer": expected[domain]}, node["unique_id"]
-            else:
-                assert grants == {}, node["unique_id"]
+            app = "serviceAccount:app@offline-project.iam.gserviceaccount.com"
+            expected = {  # docs/access.md, for the groups ACCESS_GROUPS gives
+                "anti_fraud": ["group:fraud@example.com", app],
+                "core": ["group:analysts@example.com", "group:fraud@example.com", app],
+                "offer_management": [app],
+                "user_acquisition": [app],
+            }
+            assert grants == {"roles/bigquery.dataViewer": sorted(expected[domain])}, node["unique_id"]
+        else:
+            assert not node["config"].get("grants"), f"{node['unique_id']}: only marts carry grants"
         # Descriptions reach the BigQuery console on every real target.
         assert node["config"]["persist_docs"] == {"relation": True, "columns": True}
 
     fact = next(n for n in models if n["name"] == "fct_task_completions")
+    # identifier-like columns carry the policy tag from the environment (docs/access.md)
+    for name in ("fct_task_completions", "base_offerwall__user_offers"):
+        node = next(n for n in models if n["name"] == name)
+        for column in ("ip_hash", "device_hash"):
+            assert node["columns"][column].get("policy_tags") == [IDENTIFIER_TAG], (name, column)
     assert fact["config"]["partition_by"]["field"] == "completed_date"
     assert fact["config"]["partition_by"].get("granularity", "day") == "day"
     assert fact["config"]["cluster_by"]

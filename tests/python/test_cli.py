@@ -33,8 +33,8 @@ def _help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 
 
 def test_the_commands_are_the_documented_ones() -> None:
-    assert _subcommands() == ["advance", "bench", "bench-merge", "bench-profile", "fraud-eval", "fraud-train",
-                              "generate", "lineage", "load-bigquery", "overview", "presentation"]
+    assert _subcommands() == ["advance", "bench", "bench-merge", "bench-profile", "erase", "fraud-eval",
+                              "fraud-train", "generate", "lineage", "load-bigquery", "overview", "presentation"]
 
 
 @pytest.mark.parametrize("argv", [["--help"], *([name, "--help"] for name in _subcommands())])

@@ -1,24 +1,30 @@
 """Guarantee 7: erasure.
 
-A GDPR deletion request (a row in the seed `gdpr_erasure_requests`: user_id, requested_at) removes
-or anonymises the user in every mart on the next plain `dbt build`: incremental models included
-(rows they already hold are rewritten, no --full-refresh), and it stays that way when the user's
-later data arrives. The erased users' ids, and the device/IP hashes only they used, appear in no
-mart; nothing else in the warehouse keeps them either, except the erasure list itself.
+A GDPR deletion request (a row of the source `ops.gdpr_erasure_requests`: user_id, requested_at,
+written by `offerwall erase` into the ops store) removes or anonymises the user in every mart on
+the next plain `dbt build`: incremental models included (rows they already hold are rewritten, no
+--full-refresh), and it stays that way when the user's later data arrives. The erased users' ids,
+and the device/IP hashes only they used, appear in no mart; nothing else in the warehouse keeps
+them either, except the erasure list itself (the ops table and its staging model). The requests
+are data, never a file in git: no tracked file holds an erasure list or an erased user's id.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
+import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dbt_harness import NO_TESTS, Relation, Warehouse, baseline_warehouse, copy_project
+from dbt_harness import NO_TESTS, REPO, Relation, Warehouse, baseline_warehouse
 
-SEED = "seeds/gdpr_erasure_requests.csv"
-ERASURE_LIST_MODELS = {"gdpr_erasure_requests", "stg_gdpr__erasure_requests"}  # must hold the ids
+from offerwall.app.decisions import DuckDBDecisionStore, make_decision
+
+ERASURE_SOURCE = "source:ops.gdpr_erasure_requests"
+ERASURE_LIST_MODELS = {"stg_ops__gdpr_erasure_requests"}  # must hold the ids (as does the source)
+USER_ID = re.compile(r"\bu_[0-9a-f]{16}\b")  # the generator's user ids (offerwall.generator.raw_rows)
 
 
 @pytest.fixture(scope="module")
@@ -96,18 +102,53 @@ def _all_relations(wh: Warehouse) -> list[Relation]:
     return out
 
 
-def _write_requests(project: Path, users: list[str], requested_at: str) -> None:
-    path = project / SEED
-    with path.open(newline="") as f:
-        header = next(csv.reader(f))
-    assert header == ["user_id", "requested_at"], f"{SEED} header is {header}"
-    text = path.read_text()
-    with path.open("a", newline="") as f:
-        if text and not text.endswith("\n"):
-            f.write("\n")
-        writer = csv.writer(f, lineterminator="\n")
-        for user in users:
-            writer.writerow([user, requested_at])
+def _write_requests(wh: Warehouse, users: list[str], requested_at: str) -> None:
+    """Through the production path: `offerwall erase` appends to the ops store beside wh's file."""
+    for user in users:
+        proc = wh.offerwall("erase", "--user-id", user, "--requested-at", requested_at)
+        assert "recorded" in proc.stdout, proc.stdout
+    stored = {r[0] for r in duckdb_rows(wh.root / "ops.duckdb", "select user_id from gdpr_erasure_requests")}
+    assert stored == set(users), f"the ops store holds {stored}, expected {users}"
+
+
+def duckdb_rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _tracked_files() -> list[str]:
+    out = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    return [p for p in out.split("\0") if p]
+
+
+def _tracked_text(suffixes: tuple[str, ...]) -> dict[str, str]:
+    texts = {}
+    for rel in _tracked_files():
+        path = REPO / rel
+        if rel.endswith(suffixes) and path.is_file():
+            texts[rel] = path.read_text(errors="replace")
+    return texts
+
+
+def test_no_erasure_list_in_git() -> None:
+    """Erasure requests are data (ops.gdpr_erasure_requests), never a file in git: no tracked
+    erasure list (a seed or any CSV named after erasure/GDPR), no seed feeds the erasure, and no
+    tracked CSV, SQL or YAML holds a user id of the generator's form."""
+    files = _tracked_files()
+    assert files, "git ls-files listed nothing: not a checkout?"
+    lists = [f for f in files if re.search(r"(gdpr|erasure|forget)", f, re.I) and f.endswith((".csv", ".tsv", ".parquet", ".json"))]
+    assert not lists, f"erasure lists tracked in git: {lists}"
+    texts = _tracked_text((".csv", ".sql", ".yml", ".yaml"))
+    assert any(rel.endswith(".sql") for rel in texts), "precondition: the scan read the project's SQL"
+    hits = {rel: USER_ID.findall(text)[:3] for rel, text in texts.items() if USER_ID.search(text)}
+    assert not hits, f"user ids in tracked files: {hits}"
+    source = (REPO / "models/staging/ops/stg_ops__gdpr_erasure_requests.sql").read_text()
+    assert "source('ops', 'gdpr_erasure_requests')" in source and "ref(" not in source
 
 
 def test_erasure_reaches_every_mart_incrementally(baseline: tuple[Warehouse, Any], tmp_path: Path) -> None:
@@ -119,10 +160,15 @@ def test_erasure_reaches_every_mart_incrementally(baseline: tuple[Warehouse, Any
     before = _occurrences(wh, marts, users)
     assert before, "precondition: the users to erase appear in the marts before the request"
 
-    project = copy_project(tmp_path / "project")
     watermark = wh.scalar("select max(_loaded_at) from raw.user_offers")
-    _write_requests(project, users, watermark.isoformat(sep=" "))
-    erased = wh.copy_to(tmp_path / "erased", project_dir=project)
+    erased = wh.copy_to(tmp_path / "erased")
+    # reviewers decided about two of them before the request (the app's ops store): the decisions
+    # and their free-text notes must not bring the ids back (stg_ops__fraud_review_decisions)
+    store = DuckDBDecisionStore(erased.root / "ops.duckdb")
+    for user in users[:2]:
+        store.save(make_decision(user_id=user, decision="needs_more_info", reviewer="tester", note=user,
+                                 decided_at=watermark - dt.timedelta(days=1)))
+    _write_requests(erased, users, watermark.isoformat(sep=" "))
 
     res = erased.dbt("build", *NO_TESTS)  # the next ordinary build: no --full-refresh
     assert res.success, res.summary()
@@ -130,8 +176,16 @@ def test_erasure_reaches_every_mart_incrementally(baseline: tuple[Warehouse, Any
     assert fct is not None and fct.status == "success", fct
     # the tests that guard the erasure list and the fact it rewrites (the rest of the project's
     # tests ran on the baseline)
-    tests = erased.dbt("test", "--select", "gdpr_erasure_requests", "stg_gdpr__erasure_requests", "fct_task_completions")
+    tests = erased.dbt("test", "--select", ERASURE_SOURCE, "stg_ops__gdpr_erasure_requests", "fct_task_completions")
     assert tests.success and tests.nodes, tests.summary()
+    # the request reached the warehouse through the source (the on-run-start copy of the ops store)
+    listed = {r[0] for r in erased.query("select user_id from ops.gdpr_erasure_requests")}
+    assert listed == set(users), f"ops.gdpr_erasure_requests holds {listed}"
+    stg = _model(erased, "stg_ops__gdpr_erasure_requests")
+    assert erased.scalar(f"select count(*) from {stg.fqn}") == len(users)
+    review = _model(erased, "fct_fraud_review_status")
+    reviewed = erased.query(f"select user_id, latest_note from {review.fqn}")
+    assert len(reviewed) == 2 and all(u.startswith("erased_user_") and note is None for u, note in reviewed), reviewed
     left = _occurrences(erased, marts, users)
     assert not left, f"erased user ids still in the marts after the next build:\n" + "\n".join(left)
     if hashes:
@@ -157,6 +211,10 @@ def test_erasure_reaches_every_mart_incrementally(baseline: tuple[Warehouse, Any
     res = erased.dbt("build", *NO_TESTS)
     assert res.success, res.summary()
     fct_rel = _model(erased, "fct_task_completions")
+    # no tracked file of the repository holds an erased id (the list lives in the ops store only)
+    texts = _tracked_text((".csv", ".sql", ".yml", ".yaml", ".md", ".py", ".json", ".txt"))
+    leaked = sorted(rel for rel, text in texts.items() if any(user in text for user in users))
+    assert not leaked, f"erased user ids in files git tracks: {leaked}"
     statuses = {r[0] for r in erased.query(
         f"select status from {fct_rel.fqn} where completion_id in ({', '.join(map(str, reversed_ids))})"
     )}

@@ -11,7 +11,6 @@ fct_ua_cohorts' margin to date equals the fact's for the users with a signup rec
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -153,16 +152,15 @@ def test_a_task_deleted_from_the_replica_keeps_its_completions(baseline: tuple[W
 def test_erasure_without_a_users_row_keeps_the_completions(baseline: tuple[Warehouse, Any], tmp_path: Path) -> None:
     """Reproduction 7: a users row deleted at erasure removed the user's completions' revenue."""
     base, _ = baseline
-    project = tmp_path / "project"
-    shutil.copytree(base.project_dir, project)
-    wh = base.copy_to(tmp_path / "erased", project_dir=project)
+    wh = base.copy_to(tmp_path / "erased")
     fct = model(base, "fct_task_completions")  # same relation; the copy has no manifest yet
     user, n, revenue = wh.query(
         f"select user_id, count(*), sum(revenue_usd) from {fct.fqn} group by 1 having sum(revenue_usd) > 0 order by 2 desc, 1 limit 1"
     )[0]
-    seed = project / "seeds" / "gdpr_erasure_requests.csv"
-    seed.write_text(seed.read_text().rstrip("\n") + f"\n{user},2026-01-01 00:00:00\n")
-    wh.execute(f"delete from raw.users where trim(id) = '{user}'")
+    # the request goes through the source ops.gdpr_erasure_requests (the ops store beside wh)
+    wh.offerwall("erase", "--user-id", user, "--requested-at", "2026-01-01 00:00:00")
+    with wh.connect() as con:
+        con.execute("delete from raw.users where trim(id) = ?", [user])
     res = wh.dbt("build", *NO_TESTS)
     assert res.success, res.summary()
     assert wh.scalar(f"select count(*) from {fct.fqn} where user_id = ?", [user]) == 0, "the erased id is still in the fact"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from bq_emulator import DBT, bq_emulator, run  # noqa: F401
-from test_bigquery_compile import MART_READERS, bigquery_sql_problems, manifest, offline_env
+from test_bigquery_compile import ACCESS_GROUPS, bigquery_sql_problems, manifest, offline_env
 
 from offerwall.source_v2.bigquery import load_job_config
 from offerwall.source_v2.contract import BIGQUERY_LAYOUT, V2_TABLES
@@ -22,7 +22,7 @@ def compiled_v2(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run(
         [DBT, "compile", "--target", "bigquery", "--no-introspect", "--no-populate-cache",
          "--target-path", str(target_path),
-         "--vars", "{assume_incremental: true, source_model: v2, mart_readers: %s}" % MART_READERS],
+         "--vars", "{assume_incremental: true, source_model: v2, access_groups: %s}" % ACCESS_GROUPS],
         offline_env(tmp),
     )
     return target_path

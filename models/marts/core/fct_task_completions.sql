@@ -13,7 +13,7 @@
          (an edit that reached the warehouse late), so the point-in-time join is redone. Checked
          against the fact itself, not by timestamps, so a backdated replica row is caught too;
       3. or its user is GDPR-erased (user id starts with var('erased_user_prefix')): the few
-         erased users' rows are rewritten on every run, so an erasure added to the seed reaches
+         erased users' rows are rewritten on every run, so an erasure request (ops source) reaches
          the fact on the next build, whatever the rows' age;
       4. or it is not in the fact yet (e.g. a row that was quarantined and is now clean);
       5. or the fact has it with is_parent_inferred (its task or offer had no clean version):

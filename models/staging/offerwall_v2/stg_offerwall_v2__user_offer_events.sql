@@ -8,8 +8,8 @@ base_offerwall_v2__user_offer_events_dispositioned as (
     select * from {{ ref('base_offerwall_v2__user_offer_events_dispositioned') }}
 ),
 
-stg_gdpr__erasure_requests as (
-    select * from {{ ref('stg_gdpr__erasure_requests') }}
+stg_ops__gdpr_erasure_requests as (
+    select * from {{ ref('stg_ops__gdpr_erasure_requests') }}
 ),
 
 staged as (
@@ -63,7 +63,7 @@ final as (
         staged.event_time,
         staged.ingested_at
     from staged
-    left join stg_gdpr__erasure_requests as erasure
+    left join stg_ops__gdpr_erasure_requests as erasure
         on staged.user_id = erasure.user_id
 )
 

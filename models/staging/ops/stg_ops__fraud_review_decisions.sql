@@ -3,29 +3,37 @@
 -- decided_at is kept (ties broken by the rest of the row, so reruns pick the same one).
 -- latest_for_user marks each user's winning decision: the latest decided_at, then the largest
 -- decision_id (two reviewers saving in the same instant still give exactly one winner).
+-- GDPR: an erased user's decisions carry the user's surrogate id (as everywhere else in the
+-- warehouse) and lose their free-text note, which may describe the person (docs/privacy.md).
 with
 
 source_decisions as (
     select * from {{ source('ops', 'fraud_review_decisions') }}
 ),
 
+stg_ops__gdpr_erasure_requests as (
+    select * from {{ ref('stg_ops__gdpr_erasure_requests') }}
+),
+
 cleaned as (
     select
         -- ids
-        trim(decision_id) as decision_id,
-        trim(user_id) as user_id,
+        trim(source_decisions.decision_id) as decision_id,
+        coalesce(erasure.erased_user_id, trim(source_decisions.user_id)) as user_id,
 
         -- decision
-        lower(trim(decision)) as decision,
-        trim(reviewer) as reviewer,
-        nullif(trim(note), '') as note,
-        cast(risk_score_at_decision as {{ type_float64() }}) as risk_score_at_decision,
-        score_version,
+        lower(trim(source_decisions.decision)) as decision,
+        trim(source_decisions.reviewer) as reviewer,
+        case when erasure.user_id is null then nullif(trim(source_decisions.note), '') end as note,
+        cast(source_decisions.risk_score_at_decision as {{ type_float64() }}) as risk_score_at_decision,
+        source_decisions.score_version,
 
         -- timestamps
-        cast(decided_at as {{ dbt.type_timestamp() }}) as decided_at
+        cast(source_decisions.decided_at as {{ dbt.type_timestamp() }}) as decided_at
     from source_decisions
-    where decision_id is not null
+    left join stg_ops__gdpr_erasure_requests as erasure
+        on trim(source_decisions.user_id) = erasure.user_id
+    where source_decisions.decision_id is not null
 ),
 
 deduplicated as (

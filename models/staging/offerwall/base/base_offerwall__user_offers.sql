@@ -39,8 +39,8 @@ base_offerwall__users as (
     select * from {{ ref('base_offerwall__users') }}
 ),
 
-stg_gdpr__erasure_requests as (
-    select * from {{ ref('stg_gdpr__erasure_requests') }}
+stg_ops__gdpr_erasure_requests as (
+    select * from {{ ref('stg_ops__gdpr_erasure_requests') }}
 ),
 
 snp_offerwall__offer_tasks as (
@@ -88,7 +88,7 @@ cleaned as (
         source.updated_at,
         source._loaded_at as loaded_at
     from source
-    left join stg_gdpr__erasure_requests as erasure
+    left join stg_ops__gdpr_erasure_requests as erasure
         on trim(source.user_id) = erasure.user_id
 ),
 

@@ -19,8 +19,8 @@ source as (
     {% endif %}
 ),
 
-stg_gdpr__erasure_requests as (
-    select * from {{ ref('stg_gdpr__erasure_requests') }}
+stg_ops__gdpr_erasure_requests as (
+    select * from {{ ref('stg_ops__gdpr_erasure_requests') }}
 ),
 
 cleaned as (
@@ -38,9 +38,9 @@ cleaned as (
         source.created_at as signed_up_at,
         source._loaded_at as loaded_at
     from source
-    left join stg_gdpr__erasure_requests as erased
+    left join stg_ops__gdpr_erasure_requests as erased
         on trim(source.id) = erased.user_id
-    left join stg_gdpr__erasure_requests as erased_referrer
+    left join stg_ops__gdpr_erasure_requests as erased_referrer
         on trim(source.referrer_user_id) = erased_referrer.user_id
 ),
 
