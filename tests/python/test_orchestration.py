@@ -166,6 +166,9 @@ def test_daily_run_materialises_every_asset_and_check(chain):
     assert len(marts) > 20
     for rel in marts:
         assert a.checksum(_private(rel)) == a.checksum(rel), f"published {rel.name} = its private build"
+    # the run log names this Dagster run as who published, and counts every published mart
+    run_by, commit, counted = a.query("select run_by, git_commit, marts from ops.build_runs order by published_at")[-1]
+    assert run_by == f"dagster:{JOB_NAME}:{result.run_id}" and commit and counted == len(marts), (run_by, commit, counted)
     steps = timeline(chain["d1_instance"], result.run_id)
     print("\nrun timeline (step, start s, duration s):")
     for step, at, took in steps:

@@ -14,11 +14,13 @@ docs) theirs, instead of alternating full parses.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import subprocess
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,3 +76,34 @@ def save_parse_state(invocation: DbtCliInvocation, settings: Settings, wap: bool
     partial = state.with_name(f"{state.name}.{uuid.uuid4().hex[:7]}.tmp")
     shutil.copy2(written, partial)
     os.replace(partial, state)
+
+
+def git_commit(project_dir: Path) -> str:
+    """The project's commit for the run log (ops.build_runs), or "unknown" outside a git checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project_dir, capture_output=True, text=True,
+                             timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
+
+
+@contextlib.contextmanager
+def run_log_identity(run_id: str, job_name: str, project_dir: Path) -> Iterator[None]:
+    """While a dbt command starts (it copies the environment), name who ran it and the commit for
+    ops.build_runs: OFFERWALL_RUN_BY / OFFERWALL_GIT_COMMIT as deployed, else this Dagster run
+    and the checkout's commit. The previous values are restored afterwards."""
+    values = {
+        "OFFERWALL_RUN_BY": os.environ.get("OFFERWALL_RUN_BY") or f"dagster:{job_name}:{run_id}",
+        "OFFERWALL_GIT_COMMIT": os.environ.get("OFFERWALL_GIT_COMMIT") or git_commit(project_dir),
+    }
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

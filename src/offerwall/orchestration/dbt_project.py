@@ -33,7 +33,7 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from offerwall import OfferwallError
-from offerwall.orchestration.dbt_cli import dbt_cli, save_parse_state
+from offerwall.orchestration.dbt_cli import dbt_cli, run_log_identity, save_parse_state
 from offerwall.orchestration.failures import step_failure
 from offerwall.orchestration.landing import source_key
 from offerwall.orchestration.settings import Settings
@@ -190,8 +190,10 @@ def build_publish(dbt_build: Any, manifest: Mapping[str, Any], settings: Setting
                     "analysts read, only after a complete, green build (docs/guarantees.md).",
     )
     def publish_marts(context: AssetExecutionContext, dbt: DbtCliResource) -> MaterializeResult:
-        invocation = dbt_cli(dbt, ["run-operation", "publish_marts"], settings, wap=True, name="publish_marts",
-                             run_id=context.run.run_id, manifest=manifest, translator=TRANSLATOR)
+        # ops.build_runs records who ran the publish (this job's run) and the commit
+        with run_log_identity(context.run.run_id, context.run.job_name, settings.dbt_project_dir):
+            invocation = dbt_cli(dbt, ["run-operation", "publish_marts"], settings, wap=True, name="publish_marts",
+                                 run_id=context.run.run_id, manifest=manifest, translator=TRANSLATOR)
         lines = _messages(invocation)
         invocation.wait()
         save_parse_state(invocation, settings, wap=True)
