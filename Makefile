@@ -98,7 +98,7 @@ OPS_DUCKDB_PATH ?= $(dir $(DUCKDB_PATH))ops.duckdb
 
 app: install
 	@test -f "$(DUCKDB_PATH)" || echo "No warehouse at $(DUCKDB_PATH) yet: run 'make run' first (the app says so too)."
-	OPS_DUCKDB_PATH="$(OPS_DUCKDB_PATH)" $(BIN)/streamlit run src/offerwall/app/streamlit_app.py --server.address 127.0.0.1 \
+	OPS_DUCKDB_PATH="$(OPS_DUCKDB_PATH)" OFFERWALL_APP_USER="$${OFFERWALL_APP_USER:-dev@localhost}" $(BIN)/streamlit run src/offerwall/app/streamlit_app.py --server.address 127.0.0.1 \
 		--server.port $(APP_PORT) --server.headless true --browser.gatherUsageStats false
 
 # The docs site (data catalog): the front page is rendered from docs/overview.md.jinja with the

@@ -67,7 +67,8 @@ def browser_seconds(duckdb_path: str, runs: int, chromium: str) -> dict[str, lis
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "DUCKDB_PATH": duckdb_path,
+    env = {"OFFERWALL_APP_USER": "bench@localhost",  # a local user (no role map: reads every page)
+           **os.environ, "DUCKDB_PATH": duckdb_path,
            "OPS_DUCKDB_PATH": str(Path(tempfile.mkdtemp()) / "ops.duckdb")}
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "streamlit"), "run", str(REPO / "src/offerwall/app/streamlit_app.py"),

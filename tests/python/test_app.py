@@ -33,7 +33,7 @@ import duckdb
 import pytest
 
 from dbt_harness import REPO, Warehouse, shared_project
-from offerwall.app import data, decisions
+from offerwall.app import data, decisions, identity
 
 PAGES = REPO / "src" / "offerwall" / "app" / "views"
 SCREENSHOTS = REPO / "target" / "app_screenshots"
@@ -57,14 +57,31 @@ def built(tmp_path_factory: pytest.TempPathFactory):
     return wh, res
 
 
+ROLE_MAP = """
+[users]
+"carol@example.com" = ["anti_fraud_reviewer", "anti_fraud", "offer_management", "user_acquisition"]
+"dan@example.com" = ["anti_fraud_reviewer"]
+"eve@example.com" = ["anti_fraud_reviewer"]
+"iap-user@example.com" = ["anti_fraud_reviewer", "analyst"]
+"viewer@example.com" = ["anti_fraud"]
+"om@example.com" = ["offer_management"]
+"""
+
+
 @pytest.fixture
 def env(built, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    """The app's environment for this warehouse, with a fresh ops store per test."""
+    """The app's environment for this warehouse, with a fresh ops store per test; the local user
+    carol@example.com, a reviewer who sees every page (ROLE_MAP)."""
     wh, _ = built
     ops = tmp_path / "ops.duckdb"
+    roles = tmp_path / "roles.toml"
+    roles.write_text(ROLE_MAP)
     monkeypatch.setenv("DUCKDB_PATH", str(wh.db))
     monkeypatch.setenv("DBT_SCHEMA", "dev")
     monkeypatch.setenv("OPS_DUCKDB_PATH", str(ops))
+    monkeypatch.setenv("OFFERWALL_APP_USER", "carol@example.com")
+    monkeypatch.setenv("OFFERWALL_APP_ROLES", str(roles))
+    monkeypatch.delenv("OFFERWALL_APP_TRUST_PROXY_HEADER", raising=False)
     monkeypatch.delenv("OFFERWALL_APP_BACKEND", raising=False)
     return wh, ops
 
@@ -239,7 +256,7 @@ def test_bigquery_backend_sends_query_parameters_in_production(monkeypatch: pyte
 
     store = decisions.store_from_env(prod, env)
     assert store.table == "`p.ops_x.fraud_review_decisions`" and not store.inline_parameters
-    decision = decisions.make_decision(user_id="u1", decision="cleared", reviewer="ann", note="it's ok",
+    decision = decisions.make_decision(user_id="u1", decision="cleared", reviewer=identity.service("ann"), note="it's ok",
                                        risk_score=42.5, decided_at=dt.datetime(2024, 5, 6, 7, 8, 9))
     assert store.save(decision).written
     insert_sql, insert_cfg = client.jobs[-1]
@@ -306,26 +323,26 @@ def test_busy_warehouse_serves_the_last_read(built, tmp_path: Path) -> None:
 def test_decisions_are_append_only_and_a_second_save_writes_nothing(tmp_path: Path) -> None:
     store = decisions.DuckDBDecisionStore(tmp_path / "ops.duckdb")
     assert store.all().empty  # no store yet: empty, not an error
-    d = decisions.make_decision(user_id="u_1", decision="cleared", reviewer="ann", note="ok", risk_score=91.5)
+    d = decisions.make_decision(user_id="u_1", decision="cleared", reviewer=identity.service("ann"), note="ok",
+                                risk_score=91.5)
     assert store.save(d).written
     assert not store.save(d).written  # the same decision_id again: a second click
     rows = store.for_user("u_1")
     assert rows["decision_id"].tolist() == [d.decision_id]
     assert rows.iloc[0]["risk_score_at_decision"] == 91.5 and rows.iloc[0]["score_version"] == "v1"
     with pytest.raises(decisions.DecisionError, match="one of"):
-        decisions.make_decision(user_id="u_1", decision="fraud", reviewer="ann")
-    with pytest.raises(decisions.DecisionError, match="reviewer"):
-        decisions.make_decision(user_id="u_1", decision="cleared", reviewer=" ")
+        decisions.make_decision(user_id="u_1", decision="fraud", reviewer=identity.service("ann"))
 
 
 def test_concurrent_decisions_from_two_processes_are_all_kept(tmp_path: Path) -> None:
     ops = tmp_path / "ops.duckdb"
     script = textwrap.dedent(f"""
         import sys
-        from offerwall.app import decisions
+        from offerwall.app import decisions, identity
         store = decisions.DuckDBDecisionStore({str(ops)!r})
         for i in range(15):
-            store.save(decisions.make_decision(user_id="u_same", decision=sys.argv[1], reviewer=sys.argv[2]))
+            store.save(decisions.make_decision(user_id="u_same", decision=sys.argv[1],
+                                               reviewer=identity.service(sys.argv[2])))
     """)
     procs = [subprocess.Popen([sys.executable, "-c", script, decision, reviewer])
              for decision, reviewer in (("confirmed_fraud", "ann"), ("cleared", "bob"))]
@@ -349,7 +366,7 @@ def test_review_loop_latest_decision_wins_and_outcomes_count_it(built, env) -> N
         (users[2], "confirmed_fraud", "bob", t0 + dt.timedelta(minutes=1)),
     ]
     for user, decision, reviewer, at in saves:
-        assert store.save(decisions.make_decision(user_id=user, decision=decision, reviewer=reviewer,
+        assert store.save(decisions.make_decision(user_id=user, decision=decision, reviewer=identity.service(reviewer),
                                                   risk_score=95.0, decided_at=at)).written
     res = wh.dbt("build", *REVIEW_LOOP, vars={"ops_duckdb_path": str(ops)})
     assert res.success, res.summary()
@@ -376,14 +393,15 @@ def test_dbt_build_and_the_app_run_at_the_same_time(built, env) -> None:
     stop = ops.with_name("stop")
     script = textwrap.dedent(f"""
         import pathlib, sys, time
-        from offerwall.app import data, decisions
+        from offerwall.app import data, decisions, identity
         w = data.DuckDBWarehouse({str(wh.db)!r}, "dev", busy_wait_s=2)
         store = decisions.DuckDBDecisionStore({str(ops)!r})
         reads = stale = saves = 0
         while not pathlib.Path({str(stop)!r}).exists() or saves < 5:
             r = data.review_queue(w, limit=20)
             reads += 1; stale += r.stale
-            saves += store.save(decisions.make_decision(user_id={user!r}, decision="cleared", reviewer="app")).written
+            saves += store.save(decisions.make_decision(user_id={user!r}, decision="cleared",
+                                                     reviewer=identity.service("app"))).written
             time.sleep(0.05)
         print(reads, stale, saves)
     """)
@@ -430,6 +448,9 @@ def test_each_page_renders(env, page: str) -> None:
 
 
 def test_no_warehouse_message_on_every_page(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("OFFERWALL_APP_USER", "someone@example.com")  # no role map: reads every page
+    monkeypatch.delenv("OFFERWALL_APP_ROLES", raising=False)
+    monkeypatch.delenv("OFFERWALL_APP_TRUST_PROXY_HEADER", raising=False)
     monkeypatch.setenv("DUCKDB_PATH", str(tmp_path / "nothing.duckdb"))
     monkeypatch.setenv("OPS_DUCKDB_PATH", str(tmp_path / "ops.duckdb"))
     for page in ("anti_fraud", "offer_management", "user_acquisition", "alerts"):
@@ -451,12 +472,11 @@ def test_anti_fraud_page_filters_decides_and_reads_back(env) -> None:
 
     user = at.selectbox(key="picked_user").value
     at.radio(key=f"choice:{user}").set_value("confirmed_fraud")
-    at.text_input(key="reviewer").set_value("carol")
     at.text_area(key=f"note:{user}").set_value("device farm")
     at.button[0].click().run()  # the form's submit button
     assert any("Saved: confirmed_fraud" in s.value for s in at.success), [e.value for e in at.error]
     rows = decisions.DuckDBDecisionStore(ops).for_user(user)
-    assert rows[["decision", "reviewer", "note"]].values.tolist() == [["confirmed_fraud", "carol", "device farm"]]
+    assert rows[["decision", "reviewer", "note"]].values.tolist() == [["confirmed_fraud", "carol@example.com", "device farm"]]
     # read back on the page, then a second click on save writes nothing
     assert any(len(df.value) == 1 and "decision_id" in df.value.columns for df in at.dataframe)
     at.button[0].click().run()
@@ -464,29 +484,25 @@ def test_anti_fraud_page_filters_decides_and_reads_back(env) -> None:
     assert len(decisions.DuckDBDecisionStore(ops).for_user(user)) == 1
 
 
-def test_two_reviewers_on_one_user_both_kept(env) -> None:
+def test_two_reviewers_on_one_user_both_kept(env, monkeypatch: pytest.MonkeyPatch) -> None:
     wh, ops = env
     sessions = [run_page("anti_fraud") for _ in range(2)]
     user = sessions[0].selectbox(key="picked_user").value
     for at, (decision, reviewer) in zip(sessions, [("cleared", "dan"), ("confirmed_fraud", "eve")]):
+        monkeypatch.setenv("OFFERWALL_APP_USER", f"{reviewer}@example.com")  # each session's user
         at.radio(key=f"choice:{user}").set_value(decision)
-        at.text_input(key="reviewer").set_value(reviewer)
-    for at in sessions:
         at.button[0].click().run()
-        assert any("Saved:" in s.value for s in at.success)
+        assert any("Saved:" in s.value for s in at.success), [e.value for e in at.error]
     rows = decisions.DuckDBDecisionStore(ops).for_user(user)
-    assert sorted(rows["reviewer"]) == ["dan", "eve"] and rows["decision_id"].is_unique
+    assert sorted(rows["reviewer"]) == ["dan@example.com", "eve@example.com"] and rows["decision_id"].is_unique
 
 
-def test_anti_fraud_page_unknown_user_and_missing_reviewer(env) -> None:
+def test_anti_fraud_page_unknown_user(env) -> None:
     wh, ops = env
     at = run_page("anti_fraud")
     at.text_input(key="typed_user").set_value("u_not_a_user").run()
     assert any("Unknown user" in e.value for e in at.error)
     assert not at.button  # no decision form for an unknown user
-    at.text_input(key="typed_user").set_value("").run()
-    at.button[0].click().run()  # no reviewer entered
-    assert any("reviewer" in e.value for e in at.error)
     assert decisions.DuckDBDecisionStore(ops).all().empty
 
 
@@ -588,11 +604,17 @@ def test_browser_every_page_loads_and_a_decision_reaches_the_source(built, env) 
 
     wh, ops = env
     port = _free_port()
+    # deployed behind the proxy: the header is trusted and names the reviewer; the local user
+    # configured beside it is not used
+    roles = ops.with_name("browser_roles.toml")
+    roles.write_text(ROLE_MAP)
+    app_env = {**os.environ, "OFFERWALL_APP_TRUST_PROXY_HEADER": "1", "OFFERWALL_APP_ROLES": str(roles),
+               "OFFERWALL_APP_USER": "carol@example.com"}
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "streamlit"), "run", str(PAGES.parent / "streamlit_app.py"),
          "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
-        env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        env=app_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     try:
         deadline = time.monotonic() + 60
@@ -604,7 +626,8 @@ def test_browser_every_page_loads_and_a_decision_reaches_the_source(built, env) 
             time.sleep(0.3)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": 1400, "height": 1000}, extra_http_headers={
+                identity.IAP_HEADER: "accounts.google.com:iap-user@example.com"})
             for path, title in [("", "Anti-Fraud review"), ("offer_management", "Offer Management"),
                                 ("user_acquisition", "User Acquisition"), ("alerts", "Alerts")]:
                 page.goto(f"http://127.0.0.1:{port}/{path}")
@@ -623,7 +646,6 @@ def test_browser_every_page_loads_and_a_decision_reaches_the_source(built, env) 
             radio.wait_for(timeout=60_000)
             page.wait_for_timeout(1500)
             radio.get_by_text("cleared", exact=True).click()
-            page.get_by_label("Reviewer").fill("browser-check")
             page.get_by_role("button", name="Save decision").click()
             page.get_by_text("Saved: cleared").wait_for(timeout=60_000)
             page.screenshot(path=str(SCREENSHOTS / "anti_fraud_decided.png"), full_page=True)
@@ -632,9 +654,167 @@ def test_browser_every_page_loads_and_a_decision_reaches_the_source(built, env) 
         server.terminate()
         server.wait(timeout=30)
     saved = decisions.DuckDBDecisionStore(ops).all()
-    assert saved[["decision", "reviewer"]].values.tolist() == [["cleared", "browser-check"]]
+    assert saved[["decision", "reviewer"]].values.tolist() == [["cleared", "iap-user@example.com"]]
     # ... and a build brings it into the warehouse's source table
     res = wh.dbt("build", *REVIEW_LOOP, vars={"ops_duckdb_path": str(ops)})
     assert res.success, res.summary()
-    assert wh.query("select decision, reviewer from ops.fraud_review_decisions") == [("cleared", "browser-check")]
+    assert wh.query("select decision, reviewer from ops.fraud_review_decisions") == [("cleared", "iap-user@example.com")]
     reset_review_loop(wh, ops)
+
+
+# ----------------------------------------------------------------------------------------------
+# who may see and change what (issue 16)
+IAP = {identity.IAP_HEADER: "accounts.google.com:iap-user@example.com"}
+
+
+def test_identity_comes_from_the_proxy_only_when_trusted(tmp_path: Path) -> None:
+    roles = tmp_path / "roles.toml"
+    roles.write_text(ROLE_MAP)
+    local = {"OFFERWALL_APP_USER": "carol@example.com", "OFFERWALL_APP_ROLES": str(roles)}
+    trusted = {**local, "OFFERWALL_APP_TRUST_PROXY_HEADER": "1"}
+    who = identity.resolve({"x-goog-authenticated-user-email": IAP[identity.IAP_HEADER]}, trusted)
+    assert (who.email, who.source, who.may_record) == ("iap-user@example.com", "iap", True)
+    # not behind the proxy: anyone could send the header, so it is ignored
+    who = identity.resolve(IAP, local)
+    assert (who.email, who.source) == ("carol@example.com", "local")
+    with pytest.raises(identity.IdentityError, match="Identity-Aware Proxy"):
+        identity.resolve({}, trusted)  # behind the proxy the local user is no fallback
+    with pytest.raises(identity.IdentityError, match="OFFERWALL_APP_USER"):
+        identity.resolve(IAP, {"OFFERWALL_APP_ROLES": str(roles)})
+    with pytest.raises(identity.IdentityError, match="role map"):
+        identity.resolve(IAP, {"OFFERWALL_APP_TRUST_PROXY_HEADER": "1"})
+    # not in the role map: no role; no role map (local): read-only
+    assert identity.resolve({}, {**local, "OFFERWALL_APP_USER": "stranger@example.com"}).roles == frozenset()
+    read_only = identity.resolve({}, {"OFFERWALL_APP_USER": "dev@example.com"})
+    assert read_only.roles == {"analyst"} and not read_only.may_record
+    assert all(read_only.may_see(page) for page in identity.PAGE_ROLES)
+    om = identity.resolve({}, {**local, "OFFERWALL_APP_USER": "OM@example.com"})
+    assert om.may_see("offer_management") and not om.may_see("anti_fraud") and not om.may_record
+    example = identity.load_roles(REPO / "docs" / "app_roles.example.toml")  # the documented example loads
+    assert identity.REVIEWER in example["dev@localhost"] and example["fin@example.com"] == {"analyst"}
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[users]\n"x@example.com" = ["admin"]\n')
+    with pytest.raises(identity.IdentityError, match="unknown roles"):
+        identity.resolve({}, {**local, "OFFERWALL_APP_ROLES": str(bad)})
+
+
+def test_pages_refuse_a_missing_identity_and_a_user_without_the_role(env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OFFERWALL_APP_USER")
+    for page in ("anti_fraud", "offer_management", "user_acquisition", "alerts"):
+        at = run_page(page)
+        assert not at.exception and not at.dataframe, page  # no data at all
+        assert any("No user" in e.value for e in at.error), page
+    monkeypatch.setenv("OFFERWALL_APP_TRUST_PROXY_HEADER", "1")  # behind the proxy, no header
+    at = run_page("anti_fraud")
+    assert not at.dataframe and any("Identity-Aware Proxy" in e.value for e in at.error)
+    monkeypatch.delenv("OFFERWALL_APP_TRUST_PROXY_HEADER")
+    monkeypatch.setenv("OFFERWALL_APP_USER", "om@example.com")
+    at = run_page("anti_fraud")
+    assert not at.dataframe and any("no role that sees this page" in e.value for e in at.error)
+    at = run_page("offer_management")
+    assert at.dataframe and not at.error
+
+
+def test_a_reviewer_without_the_role_cannot_record(env, monkeypatch: pytest.MonkeyPatch) -> None:
+    wh, ops = env
+    monkeypatch.setenv("OFFERWALL_APP_USER", "viewer@example.com")  # anti_fraud, not reviewer
+    at = run_page("anti_fraud")
+    assert at.dataframe and not at.error  # sees the queue and the evidence
+    assert not [b for b in at.button if b.label == "Save decision"]
+    assert any("may read the evidence but not record" in i.value for i in at.info)
+    # the store's gate too: no Decision without an identity holding the role, and no typed name
+    viewer = identity.resolve({}, os.environ)
+    user = at.selectbox(key="picked_user").value
+    with pytest.raises(decisions.DecisionError, match="may not record"):
+        decisions.make_decision(user_id=user, decision="cleared", reviewer=viewer)
+    with pytest.raises(decisions.DecisionError, match="authenticated identity"):
+        decisions.make_decision(user_id=user, decision="cleared", reviewer="viewer@example.com")
+    assert decisions.DuckDBDecisionStore(ops).all().empty
+
+
+@pytest.mark.parametrize("trust", [True, False])
+def test_the_decision_row_carries_the_authenticated_identity(env, monkeypatch: pytest.MonkeyPatch,
+                                                             trust: bool) -> None:
+    """Behind the proxy the header's user is the reviewer; otherwise the header is ignored."""
+    from offerwall.app import common
+
+    wh, ops = env
+    monkeypatch.setattr(common, "_request_headers", lambda: dict(IAP))
+    if trust:
+        monkeypatch.setenv("OFFERWALL_APP_TRUST_PROXY_HEADER", "1")
+    at = run_page("anti_fraud")
+    user = at.selectbox(key="picked_user").value
+    at.radio(key=f"choice:{user}").set_value("cleared")
+    at.button[0].click().run()
+    assert any("Saved:" in s.value for s in at.success), [e.value for e in at.error]
+    expected = "iap-user@example.com" if trust else "carol@example.com"
+    assert decisions.DuckDBDecisionStore(ops).for_user(user)["reviewer"].tolist() == [expected]
+
+
+HOSTILE = ["'; drop table ops.fraud_review_decisions; --", "' or '1'='1", "u_1\" or \"1\"=\"1",
+           "Ünïcødé ✓ 用户 🙂", "tab\there\x0bvt\x1besc\x7fdel", "$user_id {fct_user_fraud_signals} @decision_id"]
+
+
+def test_hostile_input_is_data_not_sql(built, env) -> None:
+    wh, ops = env
+    w = reader(built)
+    queue_rows = wh.scalar('select count(*) from "dev_marts_anti_fraud"."fct_fraud_review_queue"')
+    store = decisions.DuckDBDecisionStore(ops)
+    reviewer = identity.service("ann")
+    for text in HOSTILE:
+        assert data.review_queue(w, status=text, fraud_type=text).frame.empty
+        assert data.user_signals(w, text).frame.empty and data.linked_accounts(w, text).frame.empty
+        assert data.cohort_roas_weekly(w, text, text, text).frame.empty
+        assert data.anomalies(w, series_type=text).frame.empty
+        assert store.save(decisions.make_decision(user_id=text, decision="needs_more_info", reviewer=reviewer,
+                                                  note=text)).written
+    for text in HOSTILE:  # stored and read back verbatim
+        assert store.for_user(text)[["user_id", "note"]].values.tolist() == [[text, text]]
+    assert len(store.all()) == len(HOSTILE)
+    assert wh.scalar('select count(*) from "dev_marts_anti_fraud"."fct_fraud_review_queue"') == queue_rows
+
+    # the page: a hostile typed id is an unknown user; a hostile note is saved as written
+    at = run_page("anti_fraud")
+    at.text_input(key="typed_user").set_value(HOSTILE[0]).run()
+    assert not at.exception and any("Unknown user" in e.value for e in at.error)
+    at.text_input(key="typed_user").set_value("").run()
+    user = at.selectbox(key="picked_user").value
+    at.text_area(key=f"note:{user}").set_value(HOSTILE[1])
+    at.button[0].click().run()
+    assert store.for_user(user)["note"].tolist() == [HOSTILE[1]]
+    assert wh.scalar('select count(*) from "dev_marts_anti_fraud"."fct_fraud_review_queue"') == queue_rows
+
+
+def test_an_oversized_note_is_refused_with_a_message(env) -> None:
+    wh, ops = env
+    with pytest.raises(decisions.DecisionError, match="limit is 2000"):
+        decisions.make_decision(user_id="u_1", decision="cleared", reviewer=identity.service("ann"), note="x" * 2001)
+    assert decisions.make_decision(user_id="u_1", decision="cleared", reviewer=identity.service("ann"),
+                                   note="x" * 2000).note == "x" * 2000
+    with pytest.raises(decisions.DecisionError, match="not a user id"):
+        decisions.make_decision(user_id="u" * 201, decision="cleared", reviewer=identity.service("ann"))
+    at = run_page("anti_fraud")
+    user = at.selectbox(key="picked_user").value
+    at.text_area(key=f"note:{user}").set_value("y" * 5000)
+    at.button[0].click().run()
+    assert any("limit is 2000" in e.value and "nothing was saved" in e.value for e in at.error)
+    assert decisions.DuckDBDecisionStore(ops).all().empty
+
+
+def test_alerts_page_shows_the_run_log(built, env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    wh, _ = env
+    copy = wh.copy_to(tmp_path / "published")
+    copy.execute("insert into ops.build_runs (run_id, publish_id, published_at, run_by, git_commit, target_name, "
+                 "dbt_version, marts, total_rows, mart_row_counts) values ('r1', 'p1', timestamp '2026-01-02 03:04:05', "
+                 "'dagster:run-1', 'abc123', 'dev', '1.11', 20, 12345, '{}')")
+    monkeypatch.setenv("DUCKDB_PATH", str(copy.db))
+    runs = data.build_runs(data.DuckDBWarehouse(copy.db, "dev")).frame
+    assert runs.columns.tolist() == list(data.BUILD_RUN_COLUMNS)
+    assert runs[["run_id", "run_by", "git_commit", "total_rows"]].values.tolist() == [
+        ["r1", "dagster:run-1", "abc123", 12345]]
+    at = run_page("alerts")
+    assert any("run_by" in df.value.columns and df.value["run_by"].tolist() == ["dagster:run-1"]
+               for df in at.dataframe)
+    copy.execute("drop table ops.build_runs")  # a warehouse from before the run log
+    at = run_page("alerts")
+    assert not at.exception and any("No run log" in w.value for w in at.warning)

@@ -21,6 +21,7 @@ import pytest
 from dbt_harness import NO_TESTS, REPO, Relation, Warehouse, baseline_warehouse
 
 from offerwall.app.decisions import DuckDBDecisionStore, make_decision
+from offerwall.app.identity import service
 
 ERASURE_SOURCE = "source:ops.gdpr_erasure_requests"
 ERASURE_LIST_MODELS = {"stg_ops__gdpr_erasure_requests"}  # must hold the ids (as does the source)
@@ -166,7 +167,7 @@ def test_erasure_reaches_every_mart_incrementally(baseline: tuple[Warehouse, Any
     # and their free-text notes must not bring the ids back (stg_ops__fraud_review_decisions)
     store = DuckDBDecisionStore(erased.root / "ops.duckdb")
     for user in users[:2]:
-        store.save(make_decision(user_id=user, decision="needs_more_info", reviewer="tester", note=user,
+        store.save(make_decision(user_id=user, decision="needs_more_info", reviewer=service("tester"), note=user,
                                  decided_at=watermark - dt.timedelta(days=1)))
     _write_requests(erased, users, watermark.isoformat(sep=" "))
 

@@ -1,5 +1,6 @@
-"""Shared by every page: the warehouse and decisions store (from the environment), the
-freshness banner, and error messages instead of tracebacks."""
+"""Shared by every page: who is using the app and what they may see (identity.py), the
+warehouse and decisions store (from the environment), the freshness banner, and error messages
+instead of tracebacks."""
 from __future__ import annotations
 
 import contextlib
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from . import data, decisions
+from . import data, decisions, identity
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 
@@ -40,10 +41,37 @@ def store() -> decisions.DecisionStore:
     return _store(_settings())
 
 
-def header(title: str, caption: str) -> bool:
-    """Title, the data's freshness, and False (after a clear message) when there is nothing to show."""
+def _request_headers() -> dict[str, str]:
+    """This session's HTTP request headers (the proxy's identity header, when there is one)."""
+    try:
+        return dict(st.context.headers)
+    except Exception:  # no request (a bare script run)
+        return {}
+
+
+def user() -> identity.Identity | None:
+    """The user of this session, or None after a clear message (no identity, bad role map)."""
+    try:
+        return identity.resolve(_request_headers())
+    except identity.IdentityError as exc:
+        st.error(str(exc))
+        return None
+
+
+def header(title: str, caption: str, page: str) -> bool:
+    """Title, the user's access to `page`, the data's freshness, and False (after a clear
+    message) when there is nothing to show: no identity, no role for this page, no warehouse."""
     st.title(title)
     st.caption(caption)
+    who = user()
+    if who is None:
+        return False
+    roles = ", ".join(sorted(who.roles)) or "none"
+    st.sidebar.caption(f"Signed in as {who.email} ({who.source}); roles: {roles}")
+    if not who.may_see(page):
+        st.error(f"{who.email} has no role that sees this page (it needs one of "
+                 f"{', '.join(sorted(identity.PAGE_ROLES[page]))}). Ask for it in the app's role map.")
+        return False
     try:
         wh = warehouse()
         fresh = data.freshness(wh)

@@ -329,5 +329,16 @@ def anomaly_series(wh: Warehouse, series_type: str, series_key: str, metric: str
     return wh.query(sql, {"series_type": series_type, "series_key": series_key, "metric": metric})
 
 
+BUILD_RUN_COLUMNS = ("run_id", "publish_id", "published_at", "run_by", "git_commit", "target_name",
+                     "marts", "total_rows")
+
+
+def build_runs(wh: Warehouse, limit: int = 10) -> Result:
+    """The run log ops.build_runs (one row per published build), latest first. A warehouse that
+    was never published through publish_marts (or predates the run log) raises WarehouseError."""
+    return wh.query(f"select {', '.join(BUILD_RUN_COLUMNS)} from {{build_runs}} "
+                    "order by published_at desc, run_id desc limit $limit", {"limit": int(limit)})
+
+
 def _string_type(wh: Warehouse) -> str:
     return "string" if isinstance(wh, BigQueryWarehouse) else "varchar"

@@ -25,11 +25,15 @@ from typing import Protocol
 
 import pandas as pd
 
+from .identity import REVIEWER, Identity
+
 DECISIONS = ("confirmed_fraud", "cleared", "needs_more_info")
 TABLE = "fraud_review_decisions"
 COLUMNS = ("decision_id", "user_id", "decision", "reviewer", "decided_at", "note",
            "risk_score_at_decision", "score_version")
 SCORE_VERSION = os.environ.get("OFFERWALL_SCORE_VERSION", "v1")  # = dbt var anti_fraud_score_version
+MAX_NOTE = 2000      # characters; a longer note is refused, not cut
+MAX_USER_ID = 200
 
 
 class DecisionError(ValueError):
@@ -58,24 +62,34 @@ def new_decision_id() -> str:
     return str(uuid.uuid4())
 
 
-def make_decision(*, user_id: str, decision: str, reviewer: str, note: str = "",
+def make_decision(*, user_id: str, decision: str, reviewer: Identity, note: str = "",
                   risk_score: float | None = None, score_version: str = SCORE_VERSION,
                   decision_id: str | None = None, decided_at: dt.datetime | None = None) -> Decision:
+    """The one way to a Decision: `reviewer` is the authenticated Identity (offerwall.app.identity),
+    never a typed name; it must hold the role anti_fraud_reviewer. The row's reviewer is its email."""
+    if not isinstance(reviewer, Identity):
+        raise DecisionError("The reviewer is the authenticated identity, not a name.")
+    if not reviewer.may_record:
+        raise DecisionError(f"{reviewer.email} may not record fraud decisions: that needs the role "
+                            f"{REVIEWER} in the app's role map.")
     user_id = (user_id or "").strip()
-    reviewer = (reviewer or "").strip()
+    note = (note or "").strip()
     if not user_id:
         raise DecisionError("No user selected.")
+    if len(user_id) > MAX_USER_ID:
+        raise DecisionError(f"The user id is longer than {MAX_USER_ID} characters: not a user id.")
     if decision not in DECISIONS:
         raise DecisionError(f"Decision must be one of {', '.join(DECISIONS)}, got {decision!r}.")
-    if not reviewer:
-        raise DecisionError("Enter your name as reviewer before saving.")
+    if len(note) > MAX_NOTE:
+        raise DecisionError(f"The note has {len(note)} characters; the limit is {MAX_NOTE}. "
+                            "Shorten it (nothing was saved).")
     return Decision(
         decision_id=decision_id or new_decision_id(),
         user_id=user_id,
         decision=decision,
-        reviewer=reviewer,
+        reviewer=reviewer.email,
         decided_at=decided_at or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
-        note=(note or "").strip(),
+        note=note,
         risk_score_at_decision=None if risk_score is None else float(risk_score),
         score_version=score_version,
     )

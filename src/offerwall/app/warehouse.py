@@ -21,6 +21,11 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+# The ops tables the app reads ({build_runs}: the run log written by publish_marts), in the
+# ops schema (dbt var ops_schema; on BigQuery the dataset OFFERWALL_OPS_DATASET).
+OPS_SCHEMA = "ops"
+OPS_TABLES = ("build_runs",)
+
 # The marts the app reads, by layer (dbt folder). The queue's name after issue 9's rename.
 MARTS = {
     "fct_fraud_review_queue": "marts_anti_fraud",
@@ -152,7 +157,8 @@ class DuckDBWarehouse:
 
     def _render(self, sql: str) -> str:
         # {mart} placeholders -> qualified names; $name parameters are DuckDB's own syntax.
-        return sql.format(**{m: self.relation(m) for m in MARTS})
+        return sql.format(**{m: self.relation(m) for m in MARTS},
+                          **{t: f'"{OPS_SCHEMA}"."{t}"' for t in OPS_TABLES})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -162,11 +168,12 @@ class BigQueryWarehouse:
     (production, OFFERWALL_BQ_DATASET_PREFIX empty)."""
 
     def __init__(self, project: str, dataset_prefix: str = "", client=None, location: str | None = None,
-                 inline_parameters: bool = False):
+                 inline_parameters: bool = False, ops_dataset: str = OPS_SCHEMA):
         from google.cloud import bigquery
 
         self.project = project
         self.dataset_prefix = dataset_prefix
+        self.ops_dataset = ops_dataset
         self.client = client or bigquery.Client(project=project, location=location)
         # The emulator does not take query parameters: they are written into the SQL as typed
         # literals instead (from_env sets this with BQ_EMULATOR_ENDPOINT only).
@@ -184,7 +191,8 @@ class BigQueryWarehouse:
         from google.api_core import exceptions as gexc
 
         params = params or {}
-        rendered = sql.format(**{m: self.relation(m) for m in MARTS})
+        rendered = sql.format(**{m: self.relation(m) for m in MARTS},
+                              **{t: f"`{self.project}.{self.ops_dataset}.{t}`" for t in OPS_TABLES})
         # DuckDB's $name parameters become BigQuery's @name.
         rendered = re.sub(r"\$(\w+)", lambda m: f"@{m.group(1)}" if m.group(1) in params else m.group(0), rendered)
         types = {name: _bq_type(value) for name, value in params.items()}
@@ -290,7 +298,8 @@ def from_env(env: dict[str, str] | None = None) -> Warehouse:
         if emulator:
             client = _emulator_client(project, emulator)
         return BigQueryWarehouse(project, env.get("OFFERWALL_BQ_DATASET_PREFIX", ""), client,
-                                 env.get("BQ_LOCATION"), inline_parameters=bool(emulator))
+                                 env.get("BQ_LOCATION"), inline_parameters=bool(emulator),
+                                 ops_dataset=env.get("OFFERWALL_OPS_DATASET", OPS_SCHEMA))
     raise WarehouseError(f"OFFERWALL_APP_BACKEND must be duckdb or bigquery, got {backend!r}")
 
 

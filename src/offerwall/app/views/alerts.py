@@ -7,7 +7,7 @@ from offerwall.app import common, data
 
 def main() -> None:
     if not common.header("Alerts", "Each series against its own trailing baseline; the latest "
-                         "complete day."):
+                         "complete day.", page="alerts"):
         return
     wh = common.warehouse()
     with common.section("Anomalies"):
@@ -28,6 +28,15 @@ def main() -> None:
                 + base.mark_line(strokeDash=[4, 4], color="gray").encode(y="baseline_mean:Q")
                 + base.mark_point(color="red", size=80).encode(y="metric_value:Q").transform_filter("datum.is_anomaly"),
                 width="stretch")
+
+    st.subheader("Published builds")
+    st.caption("The run log ops.build_runs: one row per published build (who ran it, the commit, rows published).")
+    try:
+        runs = data.build_runs(wh)
+    except data.WarehouseError as exc:
+        st.warning(f"No run log in this warehouse ({exc}). It appears after the first published build (`make run`).")
+    else:
+        common.show(runs, "No published build recorded yet: `make run` publishes the marts and writes the run log.")
 
 
 main()

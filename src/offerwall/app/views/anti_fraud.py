@@ -44,19 +44,23 @@ def linked_graph(user_id: str, links: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def decision_form(wh, store, user_id: str, risk_score) -> None:
+def decision_form(store, who, user_id: str, risk_score) -> None:
+    if not who.may_record:
+        st.info(f"{who.email} may read the evidence but not record a decision: that needs the role "
+                "anti_fraud_reviewer in the app's role map (docs/app.md, 'Identity and roles').")
+        return
     key = f"decision_id:{user_id}"
     if key not in st.session_state:
         st.session_state[key] = decisions.new_decision_id()
     with st.form(f"decide:{user_id}"):
         choice = st.radio("Decision", decisions.DECISIONS, horizontal=True, key=f"choice:{user_id}")
-        reviewer = st.text_input("Reviewer", key="reviewer")
-        note = st.text_area("Note", key=f"note:{user_id}")
+        st.caption(f"Recorded as {who.email} (the signed-in user).")
+        note = st.text_area("Note", key=f"note:{user_id}", help=f"Up to {decisions.MAX_NOTE} characters.")
         submitted = st.form_submit_button("Save decision")
     if submitted:
         try:
             decision = decisions.make_decision(
-                user_id=user_id, decision=choice, reviewer=reviewer, note=note,
+                user_id=user_id, decision=choice, reviewer=who, note=note,
                 risk_score=risk_score, decision_id=st.session_state[key])
             saved = store.save(decision)
         except decisions.DecisionError as exc:
@@ -75,9 +79,9 @@ def decision_form(wh, store, user_id: str, risk_score) -> None:
 
 def main() -> None:
     if not common.header("Anti-Fraud review", "The high-risk users, most stoppable money first. "
-                         "Decisions are appended to ops.fraud_review_decisions."):
+                         "Decisions are appended to ops.fraud_review_decisions.", page="anti_fraud"):
         return
-    wh, store = common.warehouse(), common.store()
+    wh, store, who = common.warehouse(), common.store(), common.user()
 
     with common.section("Review queue"):
         cols = st.columns(3)
@@ -135,7 +139,7 @@ def main() -> None:
     if row is None:
         return
     st.markdown("**Decision**")
-    decision_form(wh, store, user_id, float(row["risk_score"]))
+    decision_form(store, who, user_id, float(row["risk_score"]))
     history = store.for_user(user_id)
     st.markdown("**Decisions recorded for this user** (live from the decisions store; the latest counts)")
     if history.empty:

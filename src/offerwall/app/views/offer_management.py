@@ -9,7 +9,7 @@ STATUSES = ["negative", "thin", "healthy", "no_revenue"]
 
 def main() -> None:
     if not common.header("Offer Management", "Margin per offer, what price changes did, where "
-                         "funnels leak, and the largest reward that keeps the target margin."):
+                         "funnels leak, and the largest reward that keeps the target margin.", page="offer_management"):
         return
     wh = common.warehouse()
 

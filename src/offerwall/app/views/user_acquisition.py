@@ -8,7 +8,7 @@ from offerwall.app import common, data
 
 def main() -> None:
     if not common.header("User Acquisition", "Cohort returns by channel x country x platform, "
-                         "the d90 LTV forecast and the most a user may cost."):
+                         "the d90 LTV forecast and the most a user may cost.", page="user_acquisition"):
         return
     wh = common.warehouse()
     channel = "all"
