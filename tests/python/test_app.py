@@ -18,6 +18,7 @@ held-out cohorts) built once with `dbt build` serves the module:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import shutil
@@ -729,6 +730,13 @@ def test_a_reviewer_without_the_role_cannot_record(env, monkeypatch: pytest.Monk
         decisions.make_decision(user_id=user, decision="cleared", reviewer=viewer)
     with pytest.raises(decisions.DecisionError, match="authenticated identity"):
         decisions.make_decision(user_id=user, decision="cleared", reviewer="viewer@example.com")
+    # ... and the stores refuse a Decision not made that way (built by hand, or by another identity)
+    made = decisions.make_decision(user_id=user, decision="cleared", reviewer=identity.service("ann"))
+    store = decisions.DuckDBDecisionStore(ops)
+    for forged in (dataclasses.replace(made, by=None), dataclasses.replace(made, by=viewer),
+                   dataclasses.replace(made, reviewer="someone-else")):
+        with pytest.raises(decisions.DecisionError, match="Refused"):
+            store.save(forged)
     assert decisions.DuckDBDecisionStore(ops).all().empty
 
 

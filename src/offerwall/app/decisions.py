@@ -50,6 +50,22 @@ class Decision:
     note: str
     risk_score_at_decision: float | None
     score_version: str
+    # who recorded it: the stores save only a decision whose `by` holds the reviewer role and is
+    # the row's reviewer (make_decision sets both); not a column
+    by: Identity | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    def row(self) -> dict:
+        return {c: getattr(self, c) for c in COLUMNS}
+
+
+def _authorised(decision: Decision) -> Decision:
+    """The stores' own gate (behind make_decision's): refuse a decision not made by an identity
+    with the reviewer role, or whose reviewer column is not that identity."""
+    by = decision.by
+    if not isinstance(by, Identity) or not by.may_record or by.email != decision.reviewer:
+        raise DecisionError("Refused: a decision is saved only when made by make_decision for a "
+                            f"signed-in user with the role {REVIEWER}, as that user.")
+    return decision
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +108,7 @@ def make_decision(*, user_id: str, decision: str, reviewer: Identity, note: str 
         note=note,
         risk_score_at_decision=None if risk_score is None else float(risk_score),
         score_version=score_version,
+        by=reviewer,
     )
 
 
@@ -152,7 +169,7 @@ class DuckDBDecisionStore:
             con.close()
 
     def save(self, decision: Decision) -> SaveResult:
-        row = dataclasses.astuple(decision)
+        row = list(_authorised(decision).row().values())
 
         def insert(con) -> bool:
             con.execute("begin")
@@ -162,7 +179,7 @@ class DuckDBDecisionStore:
                 con.execute("rollback")
                 return False
             con.execute(f"insert into {TABLE} ({', '.join(COLUMNS)}) values ({', '.join('?' * len(COLUMNS))})",
-                        list(row))
+                        row)
             con.execute("commit")
             return True
 
@@ -200,7 +217,7 @@ class BigQueryDecisionStore:
                          self.inline_parameters).result()
 
     def save(self, decision: Decision) -> SaveResult:
-        params = dataclasses.asdict(decision)
+        params = _authorised(decision).row()
         # One DML statement: inserts unless the decision_id is already there (a second click).
         sql = f"""
             insert into {self.table} ({', '.join(COLUMNS)})

@@ -38,7 +38,8 @@ def decide_sample(warehouse: Path, ops: Path, sample: int, schema: str = "dev",
     for i, row in enumerate(queue.itertuples()):
         verdict = "confirmed_fraud" if row.user_id in labelled else "cleared"
         store.save(decisions.make_decision(
-            user_id=row.user_id, decision=verdict, reviewer=identity.service(reviewer), note="decided by the generator's label",
+            user_id=row.user_id, decision=verdict, reviewer=identity.service(reviewer),
+            note="decided by the generator's label",
             risk_score=row.risk_score, decided_at=start + dt.timedelta(minutes=i)))
         counts[verdict] += 1
     return counts
