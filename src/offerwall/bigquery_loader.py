@@ -149,16 +149,7 @@ def make_client(project: str, location: str | None) -> Any:
 
     host = emulator_host()
     if host:
-        from google.auth.credentials import AnonymousCredentials
-
-        _check_reachable(host)
-
-        return bigquery.Client(
-            project=project,
-            location=location,
-            credentials=AnonymousCredentials(),
-            client_options={"api_endpoint": host},
-        )
+        return emulator_client(project, location, host)
     import google.auth
     from google.auth.exceptions import DefaultCredentialsError
 
@@ -169,6 +160,20 @@ def make_client(project: str, location: str | None) -> Any:
     return bigquery.Client(project=project, location=location, credentials=credentials)
 
 
+def emulator_client(project: str, location: str | None, endpoint: str) -> Any:
+    """A client of the BigQuery emulator at `endpoint` (anonymous credentials), checked reachable."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
+
+    _check_reachable(endpoint)
+    return bigquery.Client(
+        project=project,
+        location=location,
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": endpoint},
+    )
+
+
 def _check_reachable(url: str, timeout: float = 5.0) -> None:
     """Fail at once (not after the client's minutes of retries) when nothing listens at `url`."""
     parts = urllib.parse.urlsplit(url)
@@ -177,7 +182,7 @@ def _check_reachable(url: str, timeout: float = 5.0) -> None:
         with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=timeout):
             pass
     except OSError as exc:
-        raise OfferwallError(f"cannot reach {url} ({EMULATOR_ENV}): {_one_line(exc)}") from None
+        raise OfferwallError(f"cannot reach {url} (the BigQuery emulator): {_one_line(exc)}") from None
 
 
 def _one_line(exc: Exception) -> str:

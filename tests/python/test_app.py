@@ -270,9 +270,13 @@ def test_bigquery_backend_sends_query_parameters_in_production(monkeypatch: pyte
         "risk_score_at_decision": ("FLOAT64", 42.5), "score_version": ("STRING", decision.score_version)}
 
     monkeypatch.undo()  # the emulator's client is a real one (anonymous, on the endpoint)
-    emulator = data.from_env({**env, "BQ_EMULATOR_ENDPOINT": "http://127.0.0.1:9"})
+    with socket.socket() as listener:  # something listening: the client checks the endpoint is reachable
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        endpoint = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        emulator = data.from_env({**env, "BQ_EMULATOR_ENDPOINT": endpoint})
     assert emulator.inline_parameters and decisions.store_from_env(emulator, env).inline_parameters
-    assert emulator.client._connection.API_BASE_URL == "http://127.0.0.1:9"
+    assert emulator.client._connection.API_BASE_URL == endpoint
     emulator.client = client
     data.anomalies(emulator, day=dt.date(2024, 5, 6), series_type="o'ffer")
     sql, config = client.jobs[-1]

@@ -296,19 +296,10 @@ def from_env(env: dict[str, str] | None = None) -> Warehouse:
         client = None
         emulator = env.get("BQ_EMULATOR_ENDPOINT")
         if emulator:
-            client = _emulator_client(project, emulator)
+            from offerwall.bigquery_loader import emulator_client
+
+            client = emulator_client(project, env.get("BQ_LOCATION"), emulator)
         return BigQueryWarehouse(project, env.get("OFFERWALL_BQ_DATASET_PREFIX", ""), client,
                                  env.get("BQ_LOCATION"), inline_parameters=bool(emulator),
                                  ops_dataset=env.get("OFFERWALL_OPS_DATASET", OPS_SCHEMA))
     raise WarehouseError(f"OFFERWALL_APP_BACKEND must be duckdb or bigquery, got {backend!r}")
-
-
-def _emulator_client(project: str, endpoint: str):
-    from google.api_core.client_options import ClientOptions
-    from google.auth.credentials import AnonymousCredentials
-    from google.cloud import bigquery
-
-    return bigquery.Client(project=project, credentials=AnonymousCredentials(),
-                           client_options=ClientOptions(api_endpoint=endpoint))
-
-
