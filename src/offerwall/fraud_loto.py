@@ -61,8 +61,9 @@ def _folds(y: np.ndarray, seed: int, k: int = FOLDS) -> np.ndarray:
     return fold
 
 
-def out_of_fold_scores(data: Dataset, seed: int) -> np.ndarray:
-    fold = _folds(data.y, seed)
+def out_of_fold_scores(data: Dataset, seed: int, folds: np.ndarray | None = None) -> np.ndarray:
+    """Each user's score by a model (and high-tier threshold) fitted without the user's fold."""
+    fold = _folds(data.y, seed) if folds is None else folds
     scores = np.empty(len(data.y))
     for f in range(FOLDS):
         test = fold == f

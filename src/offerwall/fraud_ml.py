@@ -3,14 +3,16 @@
 Reads the features of ``fct_user_fraud_model_scores`` (built by dbt in the DuckDB file), the
 labels (``labels.fraud_users``, the generator's ground truth, overridden by the reviewers'
 latest decision in ``ops.fraud_review_decisions`` when that table exists: confirmed_fraud = 1,
-cleared = 0), fits two logistic regressions on log1p-scaled, standardised features (see Model:
-one on every feature, the rules' and the anomaly score among them; one on the signs of
-coordination and oddness only) and writes:
+cleared = 0), fits two gradient-boosted parts (see Model: one on every feature, the rules' and
+the anomaly score among them; one on how rare the user's rarest features are among legitimate
+users, whichever features they are), picks the high tier's threshold on inner folds of the
+training data, and writes:
 
 - ``ml.fraud_model_versions``: one row per training (version, training data hash, rows,
-  positives, holdout metrics, coefficients);
-- ``ml.fraud_model_scores``: the latest version's probability of fraud per user and the three
-  features that raised it most (coefficient x standardised value, in log-odds).
+  positives, holdout metrics; `coefficients` holds the model's settings and chosen threshold);
+- ``ml.fraud_model_scores``: the latest version's score per user (>= 0.8: the high tier) and the
+  three features that raised it most (log-odds lost when the feature is set to the legitimate
+  users' median).
 
 dbt reads the scores as the source ``ml.fraud_model_scores``; rebuild the mart after training.
 """
@@ -20,11 +22,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import numpy as np
+
+# many small gradient-boosting fits: OpenMP threads only add waiting (tenfold on a busy machine);
+# set before scikit-learn is imported (lazily, by _boosting)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 import pyarrow as pa
 
 from offerwall import OfferwallError
@@ -37,16 +44,14 @@ FEATURES = (
     "reversal_rate", "rejection_rate", "days_to_first_completion", "days_active_after_first_reward",
     "graph_degree", "component_size", "component_referral_links", "component_device_links",
     "component_coactivity_links", "component_members_per_signup_day", "component_task_overlap",
-    "component_days_active_after_first_reward",
+    "component_days_active_after_first_reward", "user_referral_links", "user_device_links",
+    "user_network_links", "user_coactivity_links", "user_task_overlap",
 )
 MODEL_INPUTS = FEATURES + ("rules_risk_score", "anomaly_score")
-# what the generic part reads: signs of coordination or oddness that no single fraud type owns
-GENERIC_INPUTS = ("anomaly_score", "component_size", "component_task_overlap", "graph_degree")
 MART = "fct_user_fraud_model_scores"
 ML_SCHEMA = "ml"
 HIGH_TIER = 0.8  # dbt var fraud_model_high_tier_min_score
 TOP_FEATURES = 3
-REGULARISATION_C = 0.3
 
 
 @dataclass
@@ -56,15 +61,6 @@ class Dataset:
     y: np.ndarray  # 1 = fraud (labelled or confirmed), 0 = not
     fraud_type: np.ndarray  # labelled type, "" when none
     from_review: int  # labels set by a reviewer's decision
-
-
-def _sklearn():
-    try:
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.preprocessing import StandardScaler
-    except ImportError:  # pragma: no cover - depends on the install
-        raise OfferwallError("the learned model needs scikit-learn: pip install 'offerwall-warehouse[ml]'") from None
-    return LogisticRegression, StandardScaler
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -121,69 +117,178 @@ def load_dataset(con: duckdb.DuckDBPyConnection) -> Dataset:
     return Dataset(user_ids, x, y, fraud_type, int(reviewed.sum()))
 
 
-class _Part:
-    """log1p -> standardise -> logistic regression on some of the inputs."""
+# inputs whose LOW values are the suspicious side (chosen by hand from what each means: a fast
+# task, a very regular pace, a first completion right after signup, leaving soon after the reward)
+LOW_IS_ODD = frozenset({"avg_speed_ratio", "speed_ratio_cv", "days_to_first_completion",
+                        "days_active_after_first_reward", "component_days_active_after_first_reward"})
+TOP_RARITIES = 3  # the generic part reads the user's three rarest inputs, whichever they are
+RARITY_LEVELS = (1.5, 2.0, 2.5)  # ...and how many inputs are rarer than 1 in 30, 100, 300
+TARGET_PRECISION = 0.92  # the high tier's precision the threshold aims at on the training data
+INNER_FOLDS = 3
+BOOSTING = {"max_iter": 80, "learning_rate": 0.15, "max_leaf_nodes": 8, "min_samples_leaf": 10, "max_bins": 64,
+            "l2_regularization": 1.0}
 
-    def __init__(self, columns: list[int], seed: int, c: float):
-        logistic_regression, standard_scaler = _sklearn()
-        self.columns = columns
-        self.scaler = standard_scaler()
-        self.lr = logistic_regression(C=c, class_weight="balanced", max_iter=2000, random_state=seed)
 
-    def _z(self, x: np.ndarray, fit: bool = False) -> np.ndarray:
-        v = np.log1p(np.maximum(x[:, self.columns], 0.0))
-        return self.scaler.fit_transform(v) if fit else self.scaler.transform(v)
+class Rarity:
+    """How rare a user's value of each input is among the training data's legitimate users.
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> None:
-        self.lr.fit(self._z(x, fit=True), y)
+    rarity = -log10((legitimate users at least as odd + 1) / (legitimate users + 1)), on the odd
+    side of each input (LOW_IS_ODD): 0 for a typical value, 2 for 1 in 100, about log10(n) beyond
+    every legitimate user. The scale is the same for every input, so a model that learned "a user
+    this rare in some input is fraud" applies it to an input no fraud it saw was rare in.
+    """
 
-    def score(self, x: np.ndarray) -> np.ndarray:
-        return self.lr.predict_proba(self._z(x))[:, 1]
+    def __init__(self):
+        self.direction = np.array([-1.0 if name in LOW_IS_ODD else 1.0 for name in MODEL_INPUTS])
 
-    def contributions(self, x: np.ndarray) -> np.ndarray:
-        """users x MODEL_INPUTS: coefficient x standardised value (0 for inputs this part does not read)."""
-        out = np.zeros((len(x), len(MODEL_INPUTS)))
-        out[:, self.columns] = self._z(x) * self.lr.coef_[0]
+    def _odd(self, x: np.ndarray) -> np.ndarray:
+        return np.log1p(np.maximum(x, 0.0)) * self.direction
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> Rarity:
+        self.legit = np.sort(self._odd(x[y == 0]), axis=0)
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        v = self._odd(x)
+        n = len(self.legit)
+        out = np.empty_like(v)
+        for j in range(v.shape[1]):
+            at_least = n - np.searchsorted(self.legit[:, j], v[:, j] - 1e-12, side="left")
+            out[:, j] = -np.log10((at_least + 1) / (n + 1))
         return out
 
 
-class Model:
-    """Two logistic regressions, the score is the larger of their probabilities.
+def _boosting(seed: int):
+    try:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+    except ImportError:  # pragma: no cover - depends on the install
+        raise OfferwallError("the learned model needs scikit-learn: pip install 'offerwall-warehouse[ml]'") from None
+    return HistGradientBoostingClassifier(random_state=seed, **BOOSTING)
 
-    - `specific` reads every input: it learns the patterns of the labelled types;
-    - `generic` reads only what any coordinated or unusual fraud shows (GENERIC_INPUTS: the
-      anomaly score and the component's size and overlap), so a type it was never shown can
-      still score high (what leave-one-type-out measures).
-    A score is explained by the part that gave it: coefficient x standardised value, log-odds.
+
+class _Part:
+    """Gradient boosting on a view of the inputs (`view`: raw inputs -> the part's columns)."""
+
+    def __init__(self, name: str, seed: int):
+        self.name = name
+        self.seed = seed
+
+    def view(self, x: np.ndarray) -> np.ndarray:
+        if self.name == "specific":
+            return x
+        rarity = self.rarity.transform(x)
+        top = -np.sort(-rarity, axis=1)[:, :TOP_RARITIES]
+        counts = np.stack([(rarity >= level).sum(axis=1) for level in RARITY_LEVELS], axis=1)
+        scores = x[:, [MODEL_INPUTS.index("rules_risk_score"), MODEL_INPUTS.index("anomaly_score")]]
+        return np.hstack([top, rarity.sum(axis=1, keepdims=True), counts, scores])
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> _Part:
+        self.rarity = Rarity().fit(x, y)
+        self.typical = np.median(x[y == 0], axis=0)
+        self.gb = _boosting(self.seed).fit(self.view(x), y)
+        return self
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        return self.gb.predict_proba(self.view(x))[:, 1]
+
+
+def _log_odds(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def precision_threshold(y: np.ndarray, score: np.ndarray, target: float = TARGET_PRECISION) -> float:
+    """The lowest score whose users at or above it are fraud at `target` precision or more
+    (HIGH_TIER when no threshold reaches it or there is no fraud)."""
+    order = np.argsort(-score, kind="stable")
+    s, hit = score[order], y[order]
+    precision = np.cumsum(hit) / np.arange(1, len(hit) + 1)
+    last = s[:-1] != s[1:] if len(s) > 1 else np.array([], dtype=bool)
+    ends = np.append(last, True)  # a threshold keeps every tie
+    ok = np.flatnonzero(ends & (precision >= target) & (np.cumsum(hit) > 0))
+    return float(s[ok[-1]]) if len(ok) else HIGH_TIER
+
+
+class Model:
+    """Two gradient-boosted parts; the score is the larger of their probabilities, rescaled so
+    that the high tier (score >= HIGH_TIER) starts at a threshold chosen on the training data.
+
+    - `specific` reads every input (the rules' and the anomaly score among them): it learns the
+      patterns of the labelled types;
+    - `generic` reads only how rare the user's rarest inputs are among legitimate users (Rarity:
+      the three rarest, whichever inputs they are, their sum, how many are rarer than 1 in 30,
+      100 and 300) and the rules' and the anomaly score,
+      so a type it was never shown still scores high when it is rare in an input of its own
+      (what leave-one-type-out measures).
+    - threshold: `INNER_FOLDS`-fold out-of-fold scores of the training data alone give the lowest
+      raw score at which the high tier reaches TARGET_PRECISION; raw scores are mapped piecewise
+      linearly (0 -> 0, threshold -> HIGH_TIER, 1 -> 1). The evaluated users never take part.
+    A score is explained by the part that gave it: for each input, how much that part's log-odds
+    falls when the input is set to the legitimate users' median (the top three, log-odds).
     """
 
-    def __init__(self, seed: int = 0, c: float = REGULARISATION_C):
-        self.specific = _Part(list(range(len(MODEL_INPUTS))), seed, c)
-        self.generic = _Part([MODEL_INPUTS.index(name) for name in GENERIC_INPUTS], seed, c)
+    def __init__(self, seed: int = 0, tune_threshold: bool = True):
+        self.seed = seed
+        self.tune_threshold = tune_threshold
+        self.threshold = HIGH_TIER
+
+    def _fit_parts(self, x: np.ndarray, y: np.ndarray) -> tuple[_Part, _Part]:
+        return _Part("specific", self.seed).fit(x, y), _Part("generic", self.seed).fit(x, y)
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> Model:
         if len(set(y.tolist())) < 2:
             raise OfferwallError("the training data has a single class: generate with --fraud-rate > 0")
-        self.specific.fit(x, y)
-        self.generic.fit(x, y)
+        self.specific, self.generic = self._fit_parts(x, y)
+        if self.tune_threshold and y.sum() >= INNER_FOLDS:
+            raw = np.empty(len(y))
+            for test in _inner_folds(y, self.seed):
+                specific, generic = self._fit_parts(x[~test], y[~test])
+                raw[test] = np.maximum(specific.score(x[test]), generic.score(x[test]))
+            self.threshold = min(max(precision_threshold(y, raw), 0.05), 0.99)
         return self
 
-    def score(self, x: np.ndarray) -> np.ndarray:
+    def raw_score(self, x: np.ndarray) -> np.ndarray:
         return np.maximum(self.specific.score(x), self.generic.score(x))
 
+    def score(self, x: np.ndarray) -> np.ndarray:
+        raw, t = self.raw_score(x), self.threshold
+        return np.where(raw < t, raw / t * HIGH_TIER, HIGH_TIER + (raw - t) / (1 - t) * (1 - HIGH_TIER))
+
     def contributions(self, x: np.ndarray) -> np.ndarray:
-        use_generic = (self.generic.score(x) > self.specific.score(x))[:, None]
-        return np.where(use_generic, self.generic.contributions(x), self.specific.contributions(x))
+        """users x MODEL_INPUTS: the fall in log-odds of the part that gave the score when the
+        input is set to the legitimate median (0 or less: the input did not raise the score)."""
+        out = np.zeros((len(x), len(MODEL_INPUTS)))
+        use_generic = self.generic.score(x) > self.specific.score(x)
+        for part, rows in ((self.generic, use_generic), (self.specific, ~use_generic)):
+            if not rows.any():
+                continue
+            xs = x[rows]
+            base = _log_odds(part.score(xs))
+            for j in range(len(MODEL_INPUTS)):
+                typical = xs.copy()
+                typical[:, j] = part.typical[j]
+                out[rows, j] = base - _log_odds(part.score(typical))
+        return out
 
     def top_features(self, x: np.ndarray, k: int = TOP_FEATURES) -> list[str]:
         contrib = self.contributions(x)
-        order = np.argsort(-contrib, axis=1)[:, :k]
-        return ["; ".join(f"{MODEL_INPUTS[j]}:{contrib[i, j]:+.2f}" for j in row if contrib[i, j] > 0)
+        order = np.argsort(-contrib, axis=1, kind="stable")[:, :k]
+        return ["; ".join(f"{MODEL_INPUTS[j]}:{contrib[i, j]:+.2f}" for j in row if contrib[i, j] > 0.005)
                 for i, row in enumerate(order)]
 
-    def coefficients(self) -> dict[str, dict[str, float]]:
-        return {part: {MODEL_INPUTS[j]: round(float(c), 4) for j, c in zip(p.columns, p.lr.coef_[0])}
-                for part, p in (("specific", self.specific), ("generic", self.generic))}
+    def description(self) -> dict:
+        return {"threshold": round(float(self.threshold), 4), "target_precision": TARGET_PRECISION,
+                "boosting": BOOSTING, "top_rarities": TOP_RARITIES, "low_is_odd": sorted(LOW_IS_ODD)}
+
+
+def _inner_folds(y: np.ndarray, seed: int, k: int = INNER_FOLDS) -> list[np.ndarray]:
+    """Boolean test masks of k folds stratified by label."""
+    rng = np.random.default_rng([seed, 18])
+    fold = np.empty(len(y), dtype=np.int64)
+    for label in (0, 1):
+        idx = rng.permutation(np.flatnonzero(y == label))
+        fold[idx] = np.arange(len(idx)) % k
+    return [fold == f for f in range(k)]
 
 
 def precision_recall(y: np.ndarray, score: np.ndarray, threshold: float = HIGH_TIER) -> tuple[float | None, float | None]:
@@ -236,9 +341,10 @@ def train(duckdb_path: str | Path, seed: int = 0) -> dict:
             "model_version": version, "trained_at": now, "training_rows": len(data.y),
             "positives": int(data.y.sum()), "labels_from_review": data.from_review,
             "training_data_sha256": digest,
-            "algorithm": f"max of two log1p-standardised logistic regressions (all inputs; {', '.join(GENERIC_INPUTS)}), "
-                         f"C={REGULARISATION_C}, balanced",
-            "metrics": json.dumps(metrics), "coefficients": json.dumps(model.coefficients()),
+            "algorithm": "max of two gradient-boosted parts (specific: every input; generic: the rarest inputs' "
+                         f"rarity among legitimate users), high tier at a threshold for precision {TARGET_PRECISION} "
+                         "on inner folds of the training data",
+            "metrics": json.dumps(metrics), "coefficients": json.dumps(model.description()),
         }
         con.execute(f"insert into {ML_SCHEMA}.fraud_model_versions values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     list(row.values()))

@@ -2,7 +2,8 @@
 -- user belongs to (int_fraud_graph_components), as per-user features. A user with no link is a
 -- component of one. Shape: size, links of each kind inside it, growth speed (members per day
 -- of the members' signup span), how alike the members act (share of a member's tasks another
--- member also did, averaged) and how long members stay active after their first reward.
+-- member also did, averaged) and how long members stay active after their first reward; and the
+-- user's own part in it: links of each kind and the share of its tasks another member also did.
 {{ config(materialized='table') }}
 
 with
@@ -52,6 +53,31 @@ degree as (
             user_a_id as neighbour_id
         from int_user_links
     ) as both_directions
+    group by user_id
+),
+
+-- the user's own links of each kind (a legitimate user on a shared network of a ring is in the
+-- ring's component, with its shape, but has few links of its own)
+user_links as (
+    select
+        user_id,
+        count(distinct case when link_type = 'referral' then neighbour_id end) as referral_links,
+        count(distinct case when link_type = 'shared_device' then neighbour_id end) as device_links,
+        count(distinct case when link_type = 'shared_network' then neighbour_id end) as network_links,
+        count(distinct case when link_type = 'coactivity' then neighbour_id end) as coactivity_links
+    from (
+        select
+            user_a_id as user_id,
+            user_b_id as neighbour_id,
+            link_type
+        from int_user_links
+        union all
+        select
+            user_b_id as user_id,
+            user_a_id as neighbour_id,
+            link_type
+        from int_user_links
+    ) as typed_links
     group by user_id
 ),
 
@@ -137,7 +163,15 @@ final as (
             as component_members_per_signup_day,
         case when component_shape.component_size > 1 then component_shape.task_overlap else 0 end
             as component_task_overlap,
-        component_shape.avg_days_active_after_first_reward as component_days_active_after_first_reward
+        component_shape.avg_days_active_after_first_reward as component_days_active_after_first_reward,
+        -- the user's own part in it
+        coalesce(user_links.referral_links, 0) as user_referral_links,
+        coalesce(user_links.device_links, 0) as user_device_links,
+        coalesce(user_links.network_links, 0) as user_network_links,
+        coalesce(user_links.coactivity_links, 0) as user_coactivity_links,
+        case
+            when component_shape.component_size > 1 then coalesce(member_overlap.shared_task_share, 0) else 0
+        end as user_task_overlap
     from membership
     inner join component_shape
         on membership.component_id = component_shape.component_id
@@ -145,6 +179,10 @@ final as (
         on membership.component_id = component_links.component_id
     left join degree
         on membership.user_id = degree.user_id
+    left join user_links
+        on membership.user_id = user_links.user_id
+    left join member_overlap
+        on membership.user_id = member_overlap.user_id
 )
 
 select * from final

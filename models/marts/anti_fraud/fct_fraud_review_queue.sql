@@ -9,7 +9,10 @@
 --   - first_flagged_date / is_new_since_last_build from fct_fraud_flag_history (state kept
 --     across builds, never fully refreshed);
 --   - review_status: the latest decision recorded in the review app (fct_fraud_review_status,
---     from ops.fraud_review_decisions), 'unreviewed' when there is none.
+--     from ops.fraud_review_decisions), 'unreviewed' when there is none;
+--   - the learned model beside the rules (issue 18, fct_user_fraud_model_scores): its score,
+--     tier, version and top contributing features; NULL (tier 'not_scored') until
+--     `offerwall fraud-train` has run.
 {%- set signals = fraud_signals() %}
 with
 
@@ -31,6 +34,10 @@ fct_fraud_review_status as (
 
 int_warehouse_as_of as (
     select * from {{ ref('int_warehouse_as_of') }}
+),
+
+fct_user_fraud_model_scores as (
+    select * from {{ ref('fct_user_fraud_model_scores') }}
 ),
 
 flagged as (
@@ -154,6 +161,10 @@ queue as (
         top_signals.top_signal_threshold_high,
         history.first_flagged_date,
         review.review_status,
+        model_scores.model_score,
+        model_scores.model_risk_tier,
+        model_scores.model_version,
+        model_scores.model_top_features,
         as_of.as_of_date,
         {{ days_between('cast(flagged.last_completed_at as date)', 'as_of.as_of_date') }} as days_since_last_activity
     from flagged
@@ -168,6 +179,8 @@ queue as (
         on flagged.user_id = history.user_id
     left join fct_fraud_review_status as review
         on flagged.user_id = review.user_id
+    left join fct_user_fraud_model_scores as model_scores
+        on flagged.user_id = model_scores.user_id
 ),
 
 final as (
@@ -206,7 +219,13 @@ final as (
         first_flagged_date,
         coalesce(first_flagged_date >= as_of_date, false) as is_new_since_last_build,
         cast(days_since_last_activity as {{ dbt.type_bigint() }}) as days_since_last_activity,
-        cast(coalesce(review_status, 'unreviewed') as {{ dbt.type_string() }}) as review_status
+        cast(coalesce(review_status, 'unreviewed') as {{ dbt.type_string() }}) as review_status,
+
+        -- the learned model (issue 18)
+        cast(model_score as {{ type_float64() }}) as model_score,
+        cast(coalesce(model_risk_tier, 'not_scored') as {{ dbt.type_string() }}) as model_risk_tier,
+        cast(model_version as {{ dbt.type_string() }}) as model_version,
+        cast(model_top_features as {{ dbt.type_string() }}) as model_top_features
     from queue
 )
 

@@ -274,7 +274,8 @@ final as (
             else 'low'
         end as risk_tier,
         case
-            when scored.top_signal_weighted <= 0 then 'none'
+            -- a signal too weak to move the rounded score (seen at 10M rows) names no type
+            when scored.top_signal_weighted <= 0 or scored.risk_score <= 0 then 'none'
             {% for signal in fraud_signals -%}
                 when scored.{{ signal.name }}_signal_weighted = scored.top_signal_weighted
                     then '{{ signal.fraud_type }}'

@@ -90,10 +90,12 @@ def main() -> None:
         limit = cols[2].number_input("Rows", min_value=10, max_value=5000, value=200, step=50, key="limit")
         queue = data.review_queue(wh, status=None if status == "all" else status,
                                   fraud_type=None if fraud_type == "all" else fraud_type, limit=limit)
-        shown = common.show(queue, "No user in the queue matches these filters.", column_order=[
-            "review_rank", "user_id", "money_at_risk_usd", "risk_score", "suspected_fraud_type",
-            "review_status", "latest_reviewer", "completions", "device_sharing_users",
-            "network_sharing_users", "acquisition_channel", "last_completed_at"])
+        # the learned model's score and top features beside the rules' (issue 18; NULL until trained)
+        order = ["review_rank", "user_id", "money_at_risk_usd", "risk_score", "suspected_fraud_type",
+                 "model_score", "model_top_features", "review_status", "latest_reviewer", "completions",
+                 "device_sharing_users", "network_sharing_users", "acquisition_channel", "last_completed_at"]
+        shown = common.show(queue, "No user in the queue matches these filters.",
+                            column_order=[c for c in order if c in queue.frame.columns])
 
     st.subheader("Review a user")
     options = queue.frame["user_id"].tolist() if shown else []
