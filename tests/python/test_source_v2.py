@@ -14,6 +14,7 @@ twice: from v1 (default vars) and from v2 (`--vars '{source_model: v2}'`). Then:
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -178,6 +179,40 @@ def test_bad_events_are_quarantined_and_copies_dropped(worlds):
     # one staged row per idempotency key that has any clean copy; copies are never staged twice
     keys = v2.scalar(f"select count(distinct idempotency_key) from {disp} where disposition <> 'quarantined'")
     assert v2.scalar("select count(*) from dev_staging.stg_offerwall_v2__user_offer_events") == keys
+
+
+def test_erasure_reaches_the_stored_v2_events_incrementally(worlds):
+    """The v2 base stores every event (incremental): a user erased after their events were stored
+    leaves it on the next plain build, id and IP/device hashes, and the table equals a full
+    refresh."""
+    tmp: Path = worlds["tmp"]
+    base = Relation("base_offerwall_v2__user_offer_events", "dev_staging", "base_offerwall_v2__user_offer_events")
+    wh = worlds["v2"].copy_to(tmp / "v2_erase")
+    user = wh.scalar(
+        f"select user_id from {base.fqn} where device_hash is not null group by 1 order by count(*) desc, 1 limit 1"
+    )
+    events = wh.scalar(f"select count(*) from {base.fqn} where user_id = ?", [user])
+    hashes = {h for (h,) in wh.query(
+        f"select distinct device_hash from {base.fqn} where user_id = ? and device_hash is not null "
+        f"and device_hash not in (select device_hash from {base.fqn} where user_id <> ? and device_hash is not null)",
+        [user, user],
+    )}
+    wh.offerwall("erase", "--user-id", user, "--requested-at", "2026-01-01 00:00:00")
+    res = wh.dbt("build", *NO_TESTS, vars=V2)
+    assert res.success, res.summary()
+    assert wh.scalar(f"select count(*) from {base.fqn} where user_id = ?", [user]) == 0, "the erased id is still stored"
+    if hashes:
+        found = wh.scalar(f"select count(*) from {base.fqn} where device_hash in ({', '.join('?' * len(hashes))})",
+                          list(hashes))
+        assert found == 0, "a device hash only the erased user used is still stored"
+    erased = wh.query(f"select user_id, count(*) from {base.fqn} where user_id like 'erased_user_%' group by 1")
+    assert [n for _, n in erased] == [events], f"{events} events of {user} -> {erased}"
+
+    full = wh.copy_to(tmp / "v2_erase_full")
+    shutil.copy2(wh.db.with_name("ops.duckdb"), full.db.with_name("ops.duckdb"))  # the erasure request
+    res = full.dbt("build", "--full-refresh", *NO_TESTS, vars=V2)
+    assert res.success, res.summary()
+    assert wh.checksum(base) == full.checksum(base), "incremental erasure differs from a full refresh"
 
 
 def test_after_advance_incremental_equals_full_refresh_and_v1_still_equals_v2(worlds):

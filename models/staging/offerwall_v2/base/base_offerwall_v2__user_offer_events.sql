@@ -6,6 +6,10 @@
     stored (the row's own rule broken, its fingerprint); duplicates, conflicts and parents
     are decided downstream in views, over every stored row. BigQuery: merge into a table
     partitioned by day of ingested_at and clustered by event_type, user_id.
+    GDPR (docs/privacy.md): an erased user's events are stored with the surrogate id and no IP
+    or device hash, like every other table; a run also re-reads from this table the stored
+    events of users erased since (their content, fingerprint and key change) and the post-hook
+    deletes the rows they replace, so the original id leaves the table on the next build.
 #}
 {{
     config(
@@ -18,6 +22,10 @@
             if target.type == 'bigquery' else none
         ),
         cluster_by=(['event_type', 'user_id'] if target.type == 'bigquery' else none),
+        post_hook=[
+            "{% if is_incremental_run() %}{{ delete_where(this, 'event_row_key',"
+            ~ " 'user_id in (select user_id from ' ~ ref('stg_ops__gdpr_erasure_requests') ~ ')') }}{% endif %}"
+        ],
     )
 }}
 
@@ -33,6 +41,89 @@ source as (
     {% endif %}
 ),
 
+stg_ops__gdpr_erasure_requests as (
+    select * from {{ ref('stg_ops__gdpr_erasure_requests') }}
+),
+
+{% if is_incremental_run() %}
+    -- stored events of users erased since they were stored (not re-read from the source above)
+    newly_erased as (
+        select
+            stored.idempotency_key,
+            stored.event_type,
+            stored.schema_version,
+            stored.event_time,
+            stored.ingested_at,
+            stored.user_id,
+            stored.offer_id,
+            stored.offer_version_id,
+            stored.user_offer_id,
+            stored.impression_id,
+            stored.completion_id,
+            stored.offer_task_id,
+            stored.offer_task_version_id,
+            stored.reward_coins,
+            stored.payout_cents,
+            stored.started_at,
+            stored.completed_at,
+            stored.country,
+            stored.device_platform,
+            stored.ip_hash,
+            stored.device_hash,
+            stored.event_reason as reason,
+            stored.placement,
+            stored.display_position as position, -- noqa: RF04
+            stored.shown_reward_coins,
+            stored.base_reward_coins,
+            stored.experiment_id,
+            stored.variant_id
+        from {{ this }} as stored
+        inner join stg_ops__gdpr_erasure_requests as erasure
+            on stored.user_id = erasure.user_id
+        where stored.ingested_at < (
+            select {{ dbt.dateadd('hour', -var('incremental_lookback_hours'), 'max(ingested_at)') }}
+            from {{ this }}
+        )
+    ),
+{% endif %}
+
+events as (
+    select
+        idempotency_key,
+        event_type,
+        schema_version,
+        event_time,
+        ingested_at,
+        user_id,
+        offer_id,
+        offer_version_id,
+        user_offer_id,
+        impression_id,
+        completion_id,
+        offer_task_id,
+        offer_task_version_id,
+        reward_coins,
+        payout_cents,
+        started_at,
+        completed_at,
+        country,
+        device_platform,
+        ip_hash,
+        device_hash,
+        reason,
+        placement,
+        position,
+        shown_reward_coins,
+        base_reward_coins,
+        experiment_id,
+        variant_id
+    from source
+    {% if is_incremental_run() %}
+        union all
+        select * from newly_erased
+    {% endif %}
+),
+
 cleaned as (
     select
         -- envelope
@@ -42,8 +133,8 @@ cleaned as (
         event_time,
         ingested_at,
 
-        -- ids
-        trim(user_id) as user_id,
+        -- ids (GDPR: an erased user's surrogate id)
+        coalesce(erasure.erased_user_id, trim(events.user_id)) as user_id,
         offer_id,
         offer_version_id,
         user_offer_id,
@@ -59,8 +150,8 @@ cleaned as (
         completed_at,
         {{ clean_code('country', 'upper') }} as country,
         {{ clean_code('device_platform') }} as device_platform,
-        ip_hash,
-        device_hash,
+        case when erasure.user_id is null then events.ip_hash end as ip_hash,
+        case when erasure.user_id is null then events.device_hash end as device_hash,
         reason as event_reason,
 
         -- personalised display
@@ -70,7 +161,9 @@ cleaned as (
         base_reward_coins,
         experiment_id,
         variant_id
-    from source
+    from events
+    left join stg_ops__gdpr_erasure_requests as erasure
+        on trim(events.user_id) = erasure.user_id
 ),
 
 checked as (
