@@ -15,6 +15,7 @@ import pytest
 
 from offerwall import OfferwallError
 from offerwall import bench
+from offerwall.bench.duckdb_settings import duckdb_settings
 from offerwall.cli import main as cli_main
 
 SMOKE_SCALE = "3k"  # ~3,000 user_offers rows: every step runs, all in well under a minute
@@ -239,6 +240,10 @@ def test_bench_smoke_run_at_a_tiny_scale(tmp_path: Path) -> None:
     assert ratios["full_build_over_lower_bound"] > 0 and ratios["incremental_over_full_build"] > 0
     assert scale["steps"]["full_build"]["extra"]["time_by_kind"].get("model", 0) > 0
     assert set(scale["targets"]) and results["scales"][0]["label"] == SMOKE_SCALE
+    # DuckDB's settings of the dbt builds and the lower bound are recorded (environment or defaults).
+    want = duckdb_settings(Path(scale["workdir"]) / "warehouse.duckdb")
+    assert scale["duckdb_settings"] == want
+    assert saved["duckdb_settings"] == {k: want[k] for k in ("memory_limit", "threads")}
     # Isolation: the step's own DuckDB file and dbt target paths, under the out dir.
     assert Path(scale["workdir"]).parent == out
     assert (out / SMOKE_SCALE / "run_results-full_build.json").is_file()

@@ -83,8 +83,11 @@ def render_lower_bound(project: Path, out_path: Path) -> Path:
 
 def run_lower_bound(db_path: str, sql_path: str) -> None:
     """Execute the rendered lower-bound script against a DuckDB file (its raw schema)."""
+    from offerwall.bench.duckdb_settings import duckdb_config
+
     sql = Path(sql_path).read_text()
-    with duckdb.connect(db_path) as con:
+    # the dbt build's DuckDB settings (memory limit, threads; the same default spill folder): same engine
+    with duckdb.connect(db_path, config=duckdb_config()) as con:
         con.execute(sql)
 
 

@@ -77,6 +77,10 @@ def plot(scales: list[dict], path: Path) -> None:
 def print_report(results: dict, json_path: Path, png_path: Path) -> None:
     print()
     print(format_table(results["scales"]))
+    settings = results.get("duckdb_settings") or results["scales"][-1].get("duckdb_settings")
+    if settings:
+        print(f"\nDuckDB (dbt and lower bound): memory_limit {settings['memory_limit']}, "
+              f"threads {settings['threads']} (DUCKDB_MEMORY_LIMIT, DUCKDB_THREADS)")
     largest = results["scales"][-1]
     print(f"\ntargets at {largest['label']}:")
     for name, t in largest["targets"].items():

@@ -13,6 +13,7 @@ import duckdb
 
 from offerwall import OfferwallError
 from offerwall.bench.lower_bound import lower_bound_sql_path
+from offerwall.bench.duckdb_settings import duckdb_settings
 from offerwall.bench.report import plot, print_report
 from offerwall.bench.scale_run import bench_scale, project_dir
 from offerwall.bench.scales import (
@@ -65,6 +66,8 @@ def run_bench(
         "dbt_args": list(dbt_args),
         "step_timeout_seconds": step_timeout,
         "machine": _machine(),
+        # memory limit and threads of DuckDB in the dbt builds and the lower bound (spill folder: per scale)
+        "duckdb_settings": {k: v for k, v in duckdb_settings("warehouse.duckdb").items() if k != "temp_directory"},
         "scales": [],
     }
     json_path = out / "results.json"

@@ -5,7 +5,8 @@
 3. dbt_parse, then full_build: dbt build from scratch (models, snapshots, tests); then the
    lower bound's totals are checked against the dbt build's (same rows, same sums);
 4. advance: offerwall advance --days 1 (one simulated day of new and changed rows);
-5. incremental_build: dbt build again (incremental models merge the new day);
+5. incremental_build: dbt build again as the daily run does (incremental models merge the new
+   day; the big tables' tests read the day's slice: OFFERWALL_TEST_SCOPE=slice; no unit tests);
 6. lower_bound_after_day: the lower bound on the advanced data, checked against the incremental
    build's totals (incremental == from scratch).
 """
@@ -20,12 +21,14 @@ from pathlib import Path
 
 from offerwall import OfferwallError
 from offerwall.bench.dbt_results import dbt_failures, dbt_node_timings, dbt_time_by_kind
+from offerwall.bench.duckdb_settings import duckdb_settings
 from offerwall.bench.lower_bound import (
     HISTORY_COLUMNS, compare_totals, lower_bound_cmd, render_lower_bound, totals_summary,
 )
 from offerwall.bench.formatting import fmt_mib
 from offerwall.bench.scales import generate_cmd, generator_flags, raw_row_counts
 from offerwall.bench.step_runner import StepResult, run_step, step_dict, tail
+from offerwall.daily_run import DAILY_BUILD_ARGS, DAILY_TEST_SCOPE, FULL_TEST_SCOPE
 
 STEP_ORDER = (
     "generate", "lower_bound", "dbt_parse", "full_build", "advance", "incremental_build", "lower_bound_after_day",
@@ -88,6 +91,8 @@ def bench_scale(
         "target_rows": rows,
         "generator_flags": flags,
         "workdir": str(work),
+        # what dbt-duckdb (profiles.yml) and the lower bound apply: the environment or the defaults
+        "duckdb_settings": duckdb_settings(db_path, env),
         "steps": {},
         "errors": [],
     }
@@ -113,8 +118,14 @@ def bench_scale(
     # (partial parsing), so a build's time is the pipeline's, not the parsing of the project.
     target = work / "target"
 
-    def dbt_build(name: str) -> StepResult:
-        res = step(name, [dbt, "build", "--target-path", str(target), *dbt_args], {"DBT_TARGET_PATH": str(target)})
+    def dbt_build(name: str, test_scope: str, daily: bool = False) -> StepResult:
+        # test_scope: `full` (every test on every row) or `slice` (the daily run's: the big
+        # tables' tests read the rows of the latest lookback window; docs/models.md). daily:
+        # the daily run's command (DAILY_BUILD_ARGS: no unit tests, they test code, not data)
+        extra = DAILY_BUILD_ARGS if daily else ()
+        res = step(name, [dbt, "build", "--target-path", str(target), *extra, *dbt_args],
+                   {"DBT_TARGET_PATH": str(target), "OFFERWALL_TEST_SCOPE": test_scope})
+        res.extra["test_scope"] = test_scope
         run_results = work / f"run_results-{name}.json"
         if (target / "run_results.json").is_file():
             shutil.copyfile(target / "run_results.json", run_results)
@@ -146,7 +157,7 @@ def bench_scale(
     parse = step("dbt_parse", [dbt, "parse", "--target-path", str(target)], {"DBT_TARGET_PATH": str(target)})
     if not parse.ok:
         return result
-    full = dbt_build("full_build")
+    full = dbt_build("full_build", FULL_TEST_SCOPE)
     if lb.ok and full.ok:
         result["totals_check"] = compare_totals(db_path)
         if not result["totals_check"]["ok"]:
@@ -164,7 +175,7 @@ def bench_scale(
     adv.extra["raw_rows_added"] = {t: after[t] - before[t] for t in after}
     result["steps"]["advance"] = step_dict(adv)
     result["rows_after_day"] = after["user_offers"]
-    incr = dbt_build("incremental_build")
+    incr = dbt_build("incremental_build", DAILY_TEST_SCOPE, daily=True)
     lb2 = lower_bound("lower_bound_after_day")
     if incr.ok and lb2.ok:
         result["totals_check_after_day"] = compare_totals(db_path, skip_columns=HISTORY_COLUMNS)

@@ -16,6 +16,12 @@ from tqdm import tqdm
 from offerwall import OfferwallError
 
 DUCKDB_MEMORY_LIMIT = "1GB"  # the generator's own DuckDB connection; keeps peak memory bounded
+# The writer appends whole DuckDB row groups (122,880 rows, DuckDB's default row_group_size) and one
+# thread per insert: an append that ends mid row group makes every later commit rewrite that partial
+# group, and two insert threads each leave their own partial group. Aligned, single-threaded appends
+# cost up to half the write CPU (most with small windows) and give a smaller file (docs/benchmark.md,
+# "Generator: where its time goes").
+ROW_GROUP_ROWS = 122_880
 PROGRESS_BAR_WORK = 5_000_000  # users x days from which the progress bar shows even without a terminal
 
 
@@ -54,30 +60,70 @@ def create_from(con: duckdb.DuckDBPyConnection, target: str, table: pa.Table) ->
 
 
 class BackgroundWriter:
-    """Inserts Arrow tables into DuckDB on a background thread, in order, while numpy builds the next batch."""
+    """Appends Arrow tables to DuckDB on a background thread, in order, while numpy builds the next batch.
 
-    def __init__(self, con: duckdb.DuckDBPyConnection):
+    Rows are buffered per target and appended in whole row groups (ROW_GROUP_ROWS); close() appends the
+    rest. Each target's rows keep their order, so the tables are the same as with one insert per call.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, rows_per_insert: int | None = None):
         self.con = con
+        self.rows_per_insert = rows_per_insert or ROW_GROUP_ROWS
         self.queue: queue.Queue = queue.Queue(maxsize=1)
         self.error: BaseException | None = None
+        self.pending: dict[tuple[str, str], list[pa.Table]] = {}
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
+
+    def _append(self, target: str, table: pa.Table, select: str) -> None:
+        """Buffer `table`; insert the whole row groups buffered so far, keep the rest."""
+        key = (target, select)
+        parts = self.pending.setdefault(key, [])
+        parts.append(table)
+        buffered = sum(t.num_rows for t in parts)
+        ready = buffered - buffered % self.rows_per_insert
+        if ready:
+            rows = pa.concat_tables(parts)
+            insert(self.con, target, rows.slice(0, ready), select)
+            rest = rows.slice(ready)
+            self.pending[key] = [rest] if rest.num_rows else []
+
+    def _flush(self) -> None:
+        for (target, select), parts in self.pending.items():
+            if parts:
+                insert(self.con, target, pa.concat_tables(parts), select)
+        self.pending.clear()
 
     def _run(self) -> None:
         while True:
             item = self.queue.get()
             if item is None:
+                if self.error is None:
+                    try:
+                        self._flush()
+                    except BaseException as exc:  # re-raised by close() on the caller's thread
+                        self.error = exc
                 return
             if self.error is None:
                 try:
-                    insert(self.con, *item)
+                    if callable(item):
+                        item(self.con)
+                    else:
+                        self._append(*item)
                 except BaseException as exc:  # re-raised by close() on the caller's thread
                     self.error = exc
 
     def insert(self, target: str, table: pa.Table, select: str = "*") -> None:
+        """Append `table` to `target` (buffered into whole row groups)."""
         if self.error is not None:
             raise self.error
         self.queue.put((target, table, select))
+
+    def call(self, fn) -> None:
+        """Run fn(connection) on the writer's thread, after what was queued before (e.g. a one-off table)."""
+        if self.error is not None:
+            raise self.error
+        self.queue.put(fn)
 
     def close(self) -> None:
         self.queue.put(None)
@@ -90,8 +136,8 @@ class BackgroundWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
-            self.close()  # waits for the last batch; raises the writer's own error
-        else:  # the caller failed: stop the writer, keep the caller's error
+            self.close()  # appends the buffered rest; raises the writer's own error
+        else:  # the caller failed: stop the writer (nothing more is written), keep the caller's error
             self.error = self.error or exc
             self.queue.put(None)
             self.thread.join()
@@ -123,6 +169,7 @@ def connect(path: str | Path) -> duckdb.DuckDBPyConnection:
     try:
         con = duckdb.connect(str(path))
         con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+        con.execute("set threads = 1")  # one insert thread: whole row groups (ROW_GROUP_ROWS)
         return con
     except duckdb.Error as exc:
         raise OfferwallError(f"cannot open DuckDB file {path}: {str(exc).splitlines()[0]}") from None

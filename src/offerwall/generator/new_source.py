@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import sys
 import time
@@ -14,7 +15,9 @@ from offerwall import OfferwallError
 from offerwall.generator import catalog as catm
 from offerwall.generator._util import US_PER_DAY, from_us, to_us
 from offerwall.generator.activity import Catalog
-from offerwall.generator.duckdb_io import connect, create_from, duckdb_errors_are_user_errors, insert, to_arrow
+from offerwall.generator.duckdb_io import (
+    BackgroundWriter, connect, create_from, duckdb_errors_are_user_errors, insert, to_arrow,
+)
 from offerwall.generator.population import HOUSEHOLD_SHARE, build_users
 from offerwall.generator.raw_rows import (
     SPEND_SELECT, fraud_labels, labels_table, offer_rows, spend_rows, task_rows, user_id_pool, user_rows,
@@ -98,25 +101,33 @@ def generate(*, users: int, days: int, seed: int, bad_rate: float, fraud_rate: f
         create_schemas(con)
         con.execute("commit")
         window_days = int(np.clip(days * SIGNUPS_PER_WINDOW // users, 1, WINDOW_DAYS))
+        small_labels: list[dict] = []
+
+        def small_tables(writer: BackgroundWriter) -> None:
+            """The tables that do not depend on the windows (their own random stream), built while
+            the first window is simulated and written by the writer before the windows' rows."""
+            everything = np.ones(len(pop["user_idx"]), dtype=bool)
+            srng = np.random.default_rng([seed, RNG_SMALL_TABLES])
+            t_off, l_off = offer_rows(srng, offers, np.arange(n_offers), clock, bad_rate, True)
+            t_task, l_task = task_rows(srng, tasks, np.arange(len(tasks["task_id"])), clock, bad_rate, True)
+            t_user, l_user = user_rows(srng, pop, np.flatnonzero(everything), pool, clock, bad_rate, True, seed)
+            t_spend, l_spend = spend_rows(seed, pop, t0 // US_PER_DAY, clock // US_PER_DAY, -1, clock, bad_rate,
+                                          True)
+            small_labels.extend([l_off, l_task, l_user, l_spend])
+            for target, table, select in (
+                (f"{RAW_SCHEMA}.offers", t_off, "*"), (f"{RAW_SCHEMA}.offer_tasks", t_task, "*"),
+                (f"{RAW_SCHEMA}.users", t_user, "*"), (f"{RAW_SCHEMA}.ua_spend_daily", t_spend, SPEND_SELECT),
+                (f"{LABELS_SCHEMA}.fraud_users", fraud_labels(pop, everything, pool), "*"),
+            ):
+                writer.call(functools.partial(insert, target=target, table=table, select=select))
+            writer.call(functools.partial(store_catalog, offers=offers, tasks=tasks))
+            writer.call(functools.partial(create_from, target=f"{SIM_SCHEMA}.task_versions", table=to_arrow(vers)))
+            writer.call(functools.partial(create_from, target=f"{SIM_SCHEMA}.users", table=to_arrow(pop)))
+
         n_rows, next_id, bad_parts = simulate_windows(
-            con, pop, cat, t0, window_days, 1, Replica(-1, clock, pool, bad_rate, seed), "generate")
-
-        everything = np.ones(len(pop["user_idx"]), dtype=bool)
-        srng = np.random.default_rng([seed, RNG_SMALL_TABLES])
-        t_off, l_off = offer_rows(srng, offers, np.arange(n_offers), clock, bad_rate, True)
-        t_task, l_task = task_rows(srng, tasks, np.arange(len(tasks["task_id"])), clock, bad_rate, True)
-        t_user, l_user = user_rows(srng, pop, np.flatnonzero(everything), pool, clock, bad_rate, True, seed)
-        t_spend, l_spend = spend_rows(seed, pop, t0 // US_PER_DAY, clock // US_PER_DAY, -1, clock, bad_rate, True)
-        insert(con, f"{RAW_SCHEMA}.offers", t_off)
-        insert(con, f"{RAW_SCHEMA}.offer_tasks", t_task)
-        insert(con, f"{RAW_SCHEMA}.users", t_user)
-        insert(con, f"{RAW_SCHEMA}.ua_spend_daily", t_spend, SPEND_SELECT)
-        insert(con, f"{LABELS_SCHEMA}.fraud_users", fraud_labels(pop, everything, pool))
-        insert(con, f"{LABELS_SCHEMA}.bad_rows", labels_table([l_off, l_task, l_user, l_spend] + bad_parts))
-
-        store_catalog(con, offers, tasks)
-        create_from(con, f"{SIM_SCHEMA}.task_versions", to_arrow(vers))
-        create_from(con, f"{SIM_SCHEMA}.users", to_arrow(pop))
+            con, pop, cat, t0, window_days, 1, Replica(-1, clock, pool, bad_rate, seed), "generate",
+            prelude=small_tables)
+        insert(con, f"{LABELS_SCHEMA}.bad_rows", labels_table(small_labels + bad_parts))
         state = {
             "generator_version": GENERATOR_VERSION, "seed": seed, "users": users, "days": days,
             "bad_rate": bad_rate, "fraud_rate": fraud_rate,

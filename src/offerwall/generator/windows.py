@@ -9,6 +9,7 @@ threads and a window gives the same rows in `generate` and in `advance`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -49,9 +50,12 @@ def emit_user_offers(put, rng: np.random.Generator, comp: dict, ids: np.ndarray,
 
 
 def simulate_windows(con: duckdb.DuckDBPyConnection, users: dict, cat: Catalog, start: int, window_days: int,
-                     next_id: int, replica: Replica, desc: str) -> tuple[int, int, list[dict]]:
+                     next_id: int, replica: Replica, desc: str,
+                     prelude: Callable[[BackgroundWriter], None] | None = None) -> tuple[int, int, list[dict]]:
     """Play [start, replica.c_now) in windows of `window_days` days; completion ids from `next_id`.
 
+    `prelude(writer)`, when given, runs on this thread while the first window is simulated: work that
+    does not depend on the windows (e.g. the small tables), queued to the same writer.
     Returns the user_offers rows written, the next free completion id and the bad-row labels.
     """
     seed, c_now = replica.seed, replica.c_now
@@ -66,10 +70,15 @@ def simulate_windows(con: duckdb.DuckDBPyConnection, users: dict, cat: Catalog, 
     n_rows = 0
     bad_parts: list[dict] = []
     if not windows:
+        if prelude is not None:
+            with BackgroundWriter(con) as writer:
+                prelude(writer)
         return n_rows, next_id, bad_parts
     with BackgroundWriter(con) as writer, progress(len(windows), len(users["user_idx"]) * days, desc) as bar, \
             ThreadPoolExecutor(1) as ahead_pool:
         ahead = ahead_pool.submit(simulate, windows[0])
+        if prelude is not None:
+            prelude(writer)
         for i in range(len(windows)):
             rng, comp = ahead.result()
             if i + 1 < len(windows):
