@@ -3,7 +3,9 @@
 Each table is one BigQuery load job with the explicit schema from ``raw_io.RAW_TABLES`` and
 ``WRITE_TRUNCATE``: the raw tables are full replicas, so a rerun replaces each table with the same
 rows (idempotent) and a failed job leaves the previous table untouched. The dataset is created when
-it is missing.
+it is missing. On real BigQuery each table is partitioned by day of ``_loaded_at`` and clustered by
+its key (``RAW_CLUSTERING``); a table with another layout (e.g. from an older, unpartitioned load) is
+deleted first, since a load job cannot change a table's partitioning.
 
 Where the rows come from:
 - ``parquet_dir`` alone: the ``<table>.parquet`` files in that folder (e.g. from
@@ -54,6 +56,17 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 API_TIMEOUT_SECONDS = 60.0
 API_RETRY_DEADLINE_SECONDS = 180.0
 LOAD_TIMEOUT_SECONDS = 1800.0
+# Layout of the raw tables on BigQuery: day partitions on `_loaded_at` (when replication wrote the
+# row; the incremental models filter on it) and clustering on the key (ua_spend_daily has no id:
+# its natural key, date x channel x country x platform). BigQuery allows at most 4 clustering columns.
+RAW_PARTITION_FIELD = "_loaded_at"
+RAW_CLUSTERING: dict[str, list[str]] = {
+    "offers": ["id"],
+    "offer_tasks": ["id"],
+    "user_offers": ["id"],
+    "users": ["id"],
+    "ua_spend_daily": ["spend_date", "channel", "country", "platform"],
+}
 CREDENTIALS_HELP = (
     "no Google Cloud credentials found: run `gcloud auth application-default login`, "
     "or set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file "
@@ -189,6 +202,52 @@ def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
+def load_job_config(table: str, use_csv: bool, layout: bool = True) -> Any:
+    """The load job of one raw table: explicit schema, WRITE_TRUNCATE (a rerun replaces the rows), and
+    (when `layout`) day partitions on `_loaded_at` and clustering on the table's key."""
+    from google.cloud import bigquery
+
+    config = bigquery.LoadJobConfig(
+        schema=bigquery_schema(table),
+        source_format=bigquery.SourceFormat.CSV if use_csv else bigquery.SourceFormat.PARQUET,
+        write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+        create_disposition=bigquery.CreateDisposition.CREATE_IF_NEEDED,
+    )
+    if layout:
+        config.time_partitioning = bigquery.TimePartitioning(
+            type_=bigquery.TimePartitioningType.DAY, field=RAW_PARTITION_FIELD
+        )
+        config.clustering_fields = RAW_CLUSTERING[table]
+    return config
+
+
+def layout_differs(existing: Any, config: Any) -> bool:
+    """Whether an existing table's partitioning or clustering differs from what the load job asks for.
+
+    BigQuery refuses a load job whose partitioning spec differs from the destination's (also with
+    WRITE_TRUNCATE), e.g. onto a raw table an older loader created unpartitioned."""
+    want_p, have_p = config.time_partitioning, existing.time_partitioning
+    spec = lambda p: None if p is None else ((p.type_ or "DAY").upper(), p.field)  # noqa: E731
+    clusters = list(config.clustering_fields or []), list(existing.clustering_fields or [])
+    return spec(want_p) != spec(have_p) or clusters[0] != clusters[1]
+
+
+def _drop_if_layout_differs(client: Any, table_id: str, config: Any, retry: Any) -> bool:
+    """Delete `table_id` when its layout differs from `config`'s (the load then recreates it); True if deleted.
+
+    The raw tables are full replicas, so nothing is lost: the next load job writes every row again."""
+    from google.api_core import exceptions as gexc
+
+    try:
+        existing = client.get_table(table_id, retry=retry, timeout=API_TIMEOUT_SECONDS)
+    except gexc.NotFound:
+        return False
+    if not layout_differs(existing, config):
+        return False
+    client.delete_table(table_id, not_found_ok=True, retry=retry, timeout=API_TIMEOUT_SECONDS)
+    return True
+
+
 def _resolve_parquet(duckdb_path: str | None, parquet_dir: str | None, scratch: Path) -> Path:
     if duckdb_path:
         out = Path(parquet_dir) if parquet_dir else scratch
@@ -238,18 +297,15 @@ def load_bigquery(
 
             counts: dict[str, int] = {}
             for table, data in tables.items():
-                config = bigquery.LoadJobConfig(
-                    schema=bigquery_schema(table),
-                    source_format=(
-                        bigquery.SourceFormat.CSV if use_csv else bigquery.SourceFormat.PARQUET
-                    ),
-                    write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
-                    create_disposition=bigquery.CreateDisposition.CREATE_IF_NEEDED,
-                )
+                # the CI emulator refuses timePartitioning in load jobs: layout on real BigQuery only
+                config = load_job_config(table, use_csv, layout=not use_csv)
+                table_id = f"{project}.{dataset}.{table}"
+                if _drop_if_layout_differs(client, table_id, config, retry):
+                    print(f"recreating {table_id}: its partitioning/clustering differed from the raw layout")
                 payload = to_csv_bytes(data, table) if use_csv else to_parquet_bytes(data)
                 job = client.load_table_from_file(
                     io.BytesIO(payload),
-                    f"{project}.{dataset}.{table}",
+                    table_id,
                     job_config=config,
                     location=location,
                     rewind=True,

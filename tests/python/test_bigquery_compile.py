@@ -11,6 +11,7 @@ partitioning and clustering of the completion fact.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -138,6 +139,22 @@ def test_incremental_branch_is_what_was_compiled(compiled):
         # The incremental branch refers to the existing table itself ({{ this }}).
         this = f"`offline-project`.`{node['schema']}`.`{node['alias']}`"
         assert this in node["compiled_code"], (node["unique_id"], this)
+
+
+def test_incremental_base_prunes_raw_partitions(compiled):
+    """The incremental base reads raw.user_offers through a constant `_loaded_at` filter (the
+    watermark written into the SQL when the model compiles), which BigQuery prunes to the
+    partitions loaded since; a subquery or a column on the right would scan every partition."""
+    nodes = manifest(compiled)["nodes"].values()
+    node = next(n for n in nodes if n["name"] == "base_offerwall__user_offers")
+    assert node["config"]["materialized"] == "incremental"
+    code = node["compiled_code"]
+    source = re.search(r"from `offline-project`\.`raw`\.`user_offers`\s+where (.+)", code)
+    assert source, "the raw table is read without a filter"
+    assert re.fullmatch(r"_loaded_at > timestamp '\d{4}-\d\d-\d\d \d\d:\d\d:\d\d'\s*", source.group(1)), (
+        f"not a constant filter on the partitioning column: {source.group(1)!r}"
+    )
+    assert "select" not in source.group(1).lower()
 
 
 def test_the_checker_rejects_what_bigquery_would_reject():

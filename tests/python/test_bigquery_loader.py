@@ -205,3 +205,78 @@ def test_csv_keeps_null_and_empty_string_apart(raw_db, tmp_path):
     bad = pa.table({"name": ["two\nlines"]})
     with pytest.raises(OfferwallError, match="line break"):
         to_csv_bytes(bad, "offers")
+
+
+# --- layout on BigQuery: day partitions on _loaded_at, clustered by the key --------------------
+def test_raw_load_jobs_partition_by_loaded_day_and_cluster_by_key():
+    from google.cloud import bigquery
+
+    from offerwall.bigquery_loader import RAW_CLUSTERING, load_job_config
+
+    assert set(RAW_CLUSTERING) == set(RAW_TABLES)
+    for table, columns in RAW_TABLES.items():
+        names = [c for c, _, _ in columns]
+        config = load_job_config(table, use_csv=False)
+        assert [f.name for f in config.schema] == names
+        assert config.source_format == bigquery.SourceFormat.PARQUET
+        assert config.write_disposition == bigquery.WriteDisposition.WRITE_TRUNCATE
+        assert config.time_partitioning.type_ == "DAY" and config.time_partitioning.field == "_loaded_at"
+        assert config.clustering_fields == RAW_CLUSTERING[table]
+        assert set(config.clustering_fields) <= set(names) and len(config.clustering_fields) <= 4
+        assert config.clustering_fields == (["id"] if "id" in names else
+                                            ["spend_date", "channel", "country", "platform"])
+        # the emulator refuses partitioning: no layout in its (CSV) job, the same schema
+        plain = load_job_config(table, use_csv=True, layout=False)
+        assert plain.time_partitioning is None and plain.clustering_fields is None
+        assert [f.name for f in plain.schema] == names
+
+
+class _FakeTables:
+    """The two table calls the loader makes before a load job, recorded (no network)."""
+
+    def __init__(self, existing: dict):
+        self.existing = existing
+        self.deleted: list[str] = []
+
+    def get_table(self, table_id, retry=None, timeout=None):
+        from google.api_core.exceptions import NotFound
+
+        if table_id not in self.existing:
+            raise NotFound(table_id)
+        return self.existing[table_id]
+
+    def delete_table(self, table_id, not_found_ok=False, retry=None, timeout=None):
+        self.deleted.append(table_id)
+        self.existing.pop(table_id, None)
+
+
+def test_a_raw_table_with_another_layout_is_recreated_the_same_one_kept():
+    """BigQuery refuses a load whose partitioning differs from the existing table's (WRITE_TRUNCATE too):
+    an unpartitioned table from an older load is dropped first; a table already laid out is loaded into."""
+    from google.cloud import bigquery
+
+    from offerwall.bigquery_loader import _drop_if_layout_differs, layout_differs, load_job_config
+
+    config = load_job_config("user_offers", use_csv=False)
+    old = bigquery.Table("p.raw.user_offers")  # as the loader created it before: no layout
+    same = bigquery.Table("p.raw.users")
+    same.time_partitioning = bigquery.TimePartitioning(type_="DAY", field="_loaded_at")
+    same.clustering_fields = ["id"]
+    other_field = bigquery.Table("p.raw.offers")
+    other_field.time_partitioning = bigquery.TimePartitioning(type_="DAY", field="updated_at")
+    other_field.clustering_fields = ["id"]
+    unclustered = bigquery.Table("p.raw.offer_tasks")
+    unclustered.time_partitioning = bigquery.TimePartitioning(type_="DAY", field="_loaded_at")
+
+    assert layout_differs(old, config)
+    assert not layout_differs(same, load_job_config("users", use_csv=False))
+    assert layout_differs(other_field, load_job_config("offers", use_csv=False))
+    assert layout_differs(unclustered, load_job_config("offer_tasks", use_csv=False))
+    # no layout wanted (the emulator) and none there: nothing to do
+    assert not layout_differs(old, load_job_config("user_offers", use_csv=True, layout=False))
+
+    fake = _FakeTables({"p.raw.user_offers": old, "p.raw.users": same})
+    assert _drop_if_layout_differs(fake, "p.raw.user_offers", config, retry=None)
+    assert not _drop_if_layout_differs(fake, "p.raw.users", load_job_config("users", use_csv=False), retry=None)
+    assert not _drop_if_layout_differs(fake, "p.raw.offers", load_job_config("offers", use_csv=False), retry=None)
+    assert fake.deleted == ["p.raw.user_offers"]

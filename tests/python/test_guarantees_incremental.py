@@ -17,13 +17,15 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt_harness import NO_TESTS, Warehouse, baseline_warehouse, compare_warehouses, shared_project
+from dbt_harness import NO_TESTS, Relation, Warehouse, baseline_warehouse, compare_warehouses, shared_project
 
 GENERATE = {"users": 1500, "days": 40, "seed": 23, "bad_rate": 0.01, "fraud_rate": 0.03}
 ADVANCE_DAYS = (20, 20, 20)  # 40 + 60 = 100 simulated days: past the 90-day chargeback window
 # The incremental builds run models, snapshots and seeds (NO_TESTS); the data tests run on the
 # final full-refresh build.
 LATE_CHARGEBACK = dt.timedelta(days=30)
+# models whose incremental path this test proves (more may be incremental: all are compared)
+INCREMENTAL_MODELS = ("fct_task_completions", "base_offerwall__user_offers", "int_task_completions_versioned")
 
 
 def _record_round(history: Path, wh: Warehouse, round_no: int) -> None:
@@ -87,12 +89,19 @@ def test_incremental_equals_full_refresh(tmp_path_factory: pytest.TempPathFactor
     assert first.success, first.summary()
     _record_round(history, inc, 0)
 
+    # every mart, and every incremental model of the other layers (the base tables)
     marts = inc.mart_relations()
     assert marts, "no marts in the manifest"
+    mart_names = {rel.name for rel in marts}
+    marts += [
+        rel for rel in inc.relations(folder="models/", resource_types=("model",))
+        if rel.materialized == "incremental" and rel.name not in mart_names
+    ]
     materialized = {rel.name: rel.materialized for rel in marts}
-    assert materialized.get("fct_task_completions") == "incremental", (
-        f"fct_task_completions must be incremental for this test to mean anything: {materialized}"
-    )
+    for name in INCREMENTAL_MODELS:
+        assert materialized.get(name) == "incremental", (
+            f"{name} must be incremental for this test to mean anything: {materialized}"
+        )
 
     for round_no, days in enumerate(ADVANCE_DAYS, start=1):
         inc.advance(days)
@@ -109,7 +118,7 @@ def test_incremental_equals_full_refresh(tmp_path_factory: pytest.TempPathFactor
     full = inc.copy_to(tmp_path / "full_refresh")
     res = full.dbt("build", "--full-refresh")
     assert res.success, res.summary()
-    assert {r.name for r in full.mart_relations()} == {r.name for r in marts}
+    assert {r.name for r in full.mart_relations()} == mart_names
 
     problems = compare_warehouses(inc, full, marts)
     assert not problems, (
@@ -130,3 +139,80 @@ def test_build_is_idempotent(tmp_path_factory: pytest.TempPathFactory, tmp_path:
     assert not problems, (
         f"{len(problems)} of {len(tables)} tables changed on a rebuild of unchanged sources:\n" + "\n".join(problems)
     )
+
+
+ACCEPT_LOAD = {"accept_raw_load": True}
+
+
+def _model(wh: Warehouse, name: str) -> Relation:
+    return next(rel for rel in wh.relations(folder="models/", resource_types=("model",)) if rel.name == name)
+
+
+def test_incremental_base_redecides_rows_whose_parents_change(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """The incremental base of user_offers re-decides completions that get no new row of their own:
+    one waiting for its user (quarantined unknown_fk until the users row arrives, loaded after the
+    completion left the lookback window) and those of a task moved to another offer and back.
+    Every incremental model and mart then equals a full refresh."""
+    base, first = baseline_warehouse(tmp_path_factory)
+    assert first.success, first.summary()
+    wh = base.copy_to(tmp_path / "incremental")
+    # hand-made loads with no spend rows: the spend-lag guard would (rightly) stop the build
+    base_uo, fct = _model(base, "base_offerwall__user_offers"), _model(base, "fct_task_completions")
+    late_user = "u_00000000deadbeef"
+    # a staged completion to copy, and a task with completions whose offer has another offer to move to
+    template_id, template_user = wh.query(
+        f"select completion_id, user_id from {fct.fqn} where not is_parent_inferred order by completion_id limit 1"
+    )[0]
+    task, offer, completions_of_task = wh.query(
+        f"select offer_task_id, offer_id, count(*) from {fct.fqn} where not is_parent_inferred "
+        "group by 1, 2 order by 3 desc, 1 limit 1"
+    )[0]
+    other_offer = wh.scalar(f"select min(id) from raw.offers where id <> {offer}")
+    t0 = wh.scalar("select max(_loaded_at) from raw.user_offers")
+
+    def load(day: int, *statements: str) -> None:
+        """Rows replicated `day` days after t0, plus a filler completion so the watermark moves on."""
+        at = f"timestamp '{t0}' + interval {day} day"
+        filler = (
+            f"insert into raw.user_offers select * replace ((select max(id) + 1 from raw.user_offers) as id, "
+            f"{at} - interval 1 hour as completed_at, {at} - interval 1 hour as updated_at, "
+            f"{at} - interval 2 hour as started_at, {at} as _loaded_at) from raw.user_offers where id = {template_id}"
+        )
+        wh.execute(*(s.replace("{at}", at) for s in statements), filler)
+        res = wh.dbt("build", *NO_TESTS, vars=ACCEPT_LOAD)
+        assert res.success, f"day {day}: {res.summary()}"
+
+    # day 3: a completion of a user the replica has not delivered yet; the task moves to another offer
+    load(
+        3,
+        f"insert into raw.user_offers select * replace ((select max(id) + 1 from raw.user_offers) as id, "
+        f"'{late_user}' as user_id, {{at}} as _loaded_at) from raw.user_offers where id = {template_id}",
+        f"insert into raw.offer_tasks select * replace ({other_offer} as offer_id, {{at}} as updated_at, "
+        f"{{at}} as _loaded_at) from raw.offer_tasks where id = {task} order by updated_at desc limit 1",
+    )
+    waiting = wh.query(f"select disposition, reason from {base_uo.fqn} where user_id = '{late_user}'")
+    assert waiting == [("quarantined", "unknown_fk")], waiting
+    moved = wh.scalar(f"select count(*) from {fct.fqn} where offer_task_id = {task}")
+    assert moved < completions_of_task, "the completions of a task moved to another offer are still staged"
+    load(6)  # the day-3 rows leave the lookback window
+    # day 9: the user arrives (no new row of the completion) and the task moves back
+    load(
+        9,
+        f"insert into raw.users select * replace ('{late_user}' as id, {{at}} as _loaded_at) "
+        f"from raw.users where id = '{template_user}'",
+        f"insert into raw.offer_tasks select * replace ({offer} as offer_id, {{at}} as updated_at, "
+        f"{{at}} as _loaded_at) from raw.offer_tasks where id = {task} order by updated_at desc limit 1",
+    )
+    assert wh.query(f"select disposition from {base_uo.fqn} where user_id = '{late_user}'") == [("staged",)]
+    assert wh.scalar(f"select count(*) from {fct.fqn} where user_id = '{late_user}'") == 1
+    assert wh.scalar(f"select count(*) from {fct.fqn} where offer_task_id = {task}") >= completions_of_task
+
+    full = wh.copy_to(tmp_path / "full_refresh")
+    res = full.dbt("build", "--full-refresh", *NO_TESTS, vars=ACCEPT_LOAD)
+    assert res.success, res.summary()
+    compared = [rel for rel in wh.relations(folder="models/") if rel.materialized == "incremental"]
+    compared += [rel for rel in wh.mart_relations() if rel.materialized != "incremental"]
+    problems = compare_warehouses(wh, full, compared)
+    assert not problems, "\n".join(problems)

@@ -12,6 +12,7 @@ builds wrote; the daily run test shows the publish copies them as they are), up 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from dagster import AssetSelection, DagsterInstance, Definitions, define_asset_job
@@ -19,6 +20,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from dbt_harness import DBT_SCHEMA, Relation, Warehouse, _row_text, shared_project
 from offerwall.orchestration import landing as landing_module
+from offerwall.orchestration.dbt_cli import command_vars, parse_state
 from offerwall.orchestration.dbt_project import DOCS_KEY, PUBLISH_KEY
 from offerwall.orchestration.pipeline import JOB_NAME, build_definitions
 from offerwall.orchestration.settings import Settings
@@ -169,6 +171,15 @@ def test_daily_run_materialises_every_asset_and_check(chain):
     # the run log names this Dagster run as who published, and counts every published mart
     run_by, commit, counted = a.query("select run_by, git_commit, marts from ops.build_runs order by published_at")[-1]
     assert run_by == f"dagster:{JOB_NAME}:{result.run_id}" and commit and counted == len(marts), (run_by, commit, counted)
+    # tests sized to the run: the daily build ran with test_scope slice, so the data tests of the
+    # big tables (var test_slice_columns) read the latest lookback window, the others every row
+    (build_dir,) = (chain["project"] / "target").glob(f"dbt_build-{result.run_id[:7]}-*")
+    run_results = json.loads((build_dir / "run_results.json").read_text())
+    assert run_results["args"]["vars"] == {"wap": True, "test_scope": "slice"}, run_results["args"]["vars"]
+    tests = [r for r in run_results["results"] if r["unique_id"].startswith("test.") and r.get("compiled_code")]
+    sliced = [r["unique_id"] for r in tests if "max(loaded_at) - interval" in r["compiled_code"]]
+    assert any("fct_task_completions" in t for t in sliced) and len(sliced) < len(tests), (len(sliced), len(tests))
+    assert parse_state(Settings.from_env(settings_env(chain["project"], a)), command_vars(wap=True)).exists()
     steps = timeline(chain["d1_instance"], result.run_id)
     print("\nrun timeline (step, start s, duration s):")
     for step, at, took in steps:

@@ -10,6 +10,25 @@
 --   version (is_before_task_created); a completion whose task or offer never had a clean
 --   version (bad from birth) keeps its own amounts, takes position and type from the task's
 --   latest raw row and is flagged is_parent_inferred (the dims carry an inferred member).
+-- Incremental (docs/models.md): a run re-joins the completions replicated since the table's
+-- watermark (latest loaded_at minus var('incremental_lookback_hours')), those whose stored task
+-- or offer version is no longer valid at completed_at (a late edit reached a snapshot), those of
+-- erased users, those not in the table yet and those with an inferred parent; unique_key
+-- completion_id, and the post-hook deletes the completions that left staging. The same batch
+-- rules as fct_task_completions, which reads this table.
+{{
+    config(
+        materialized='incremental',
+        unique_key='completion_id',
+        incremental_strategy=('merge' if target.type == 'bigquery' else 'delete+insert'),
+        cluster_by=(['completion_id'] if target.type == 'bigquery' else none),
+        post_hook=[
+            "{% if is_incremental_run() %}{{ delete_where(this, 'completion_id',"
+            ~ " 'completion_id not in (select completion_id from '"
+            ~ " ~ ref('stg_offerwall__user_offers') ~ ')') }}{% endif %}"
+        ],
+    )
+}}
 with
 
 stg_offerwall__user_offers as (
@@ -57,6 +76,41 @@ raw_tasks as (
     where recency = 1
 ),
 
+{% if is_incremental_run() %}
+    watermark as (
+        select max(loaded_at) - interval {{ var('incremental_lookback_hours') }} hour as loaded_after
+        from {{ this }}
+    ),
+
+    stale_version_joins as (
+        select existing.completion_id
+        from {{ this }} as existing
+        left join int_offer_task_versions as task_versions
+            on existing.offer_task_version_id = task_versions.offer_task_version_id
+        left join int_offer_versions as offer_versions
+            on existing.offer_version_id = offer_versions.offer_version_id
+        where task_versions.valid_to <= existing.completed_at
+            or offer_versions.valid_to <= existing.completed_at
+    ),
+
+    completions_batch as (
+        select completions.*
+        from stg_offerwall__user_offers as completions
+        cross join watermark
+        where completions.loaded_at > watermark.loaded_after
+            or completions.completion_id in (select stale.completion_id from stale_version_joins as stale)
+            or starts_with(completions.user_id, '{{ var("erased_user_prefix") }}')
+            or completions.completion_id not in (select existing.completion_id from {{ this }} as existing)
+            or completions.completion_id in (
+                select existing.completion_id from {{ this }} as existing where existing.is_parent_inferred
+            )
+    ),
+{% else %}
+    completions_batch as (
+        select * from stg_offerwall__user_offers
+    ),
+{% endif %}
+
 joined as (
     select
         completions.*,
@@ -71,7 +125,7 @@ joined as (
         task_versions.offer_task_version_id is null
         and first_task.offer_task_version_id is not null as is_before_task_created,
         first_task.offer_task_version_id is null or first_offer.offer_version_id is null as is_parent_inferred
-    from stg_offerwall__user_offers as completions
+    from completions_batch as completions
     left join int_offer_task_versions as task_versions
         on completions.offer_task_id = task_versions.offer_task_id
         and completions.completed_at >= task_versions.valid_from

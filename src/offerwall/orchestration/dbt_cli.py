@@ -1,20 +1,27 @@
-"""Every dbt command of the daily run goes through `dbt_cli`: write-audit-publish vars and dbt's
-parse state.
+"""Every dbt command of the daily run goes through `dbt_cli`: its vars and dbt's parse state.
 
 Write-audit-publish (docs/guarantees.md): the build, the snapshot capture and the publish run with
-`--vars '{"wap": true}'` (marts built into private `<schema>_wap_marts_*` schemas, copied out by
-`publish_marts`); the docs site runs without it, so it describes the published marts.
+`--vars '{"test_scope": "slice", "wap": true}'` (marts built into private `<schema>_wap_marts_*`
+schemas, copied out by `publish_marts`); the docs site runs without vars, so it describes the
+published marts.
+
+Test scope (macros/incremental/get_where_subquery.sql): the build's data tests of the big tables
+read the slice the run wrote (`slice`, the daily run) or the whole table (`full`: the weekly
+schedule, a launchpad run asking for it, a full refresh). The commands that run no test carry the
+daily scope, so on a daily run every wap command has the same vars.
 
 Parse state: dbt re-parses the whole project (about a minute on a busy machine) when its vars or
 its profile differ from the last parse. Each dbt command runs in its own target directory
 (dagster-dbt's rule, artifacts kept apart), seeded with the last parse state of the same vars and
-saved back after it: the wap commands reuse each other's parse, the plain ones (`dbt parse`,
-docs) theirs, instead of alternating full parses.
+saved back after it: one state per var set (`parse_state`), so the daily wap commands reuse
+each other's parse, the plain ones (`dbt parse`, docs) theirs, and the weekly full-scope build its
+own, instead of alternating full parses.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -27,15 +34,36 @@ from typing import Any
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
+from offerwall.daily_run import DAILY_TEST_SCOPE, FULL_TEST_SCOPE
 from offerwall.orchestration.settings import Settings
 
 WAP_VARS = {"wap": True}
+TEST_SCOPES = (DAILY_TEST_SCOPE, FULL_TEST_SCOPE)
 PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's file name; target/partial_parse.msgpack is `dbt parse`'s
 
 
-def parse_state(settings: Settings, wap: bool) -> Path:
-    """Where the last parse state of the plain or the wap commands is kept."""
-    return settings.dbt_target_path / ("partial_parse_wap.msgpack" if wap else PARTIAL_PARSE)
+def command_vars(*, wap: bool, test_scope: str = DAILY_TEST_SCOPE) -> dict[str, Any]:
+    """The `--vars` of a command: none for the plain ones (`dbt parse`, docs); the wap commands
+    carry the test scope (the build's; the daily one for the commands that run no test)."""
+    if not wap:
+        return {}
+    if test_scope not in TEST_SCOPES:
+        raise ValueError(f"test_scope must be one of {', '.join(TEST_SCOPES)}, not {test_scope!r}")
+    return {**WAP_VARS, "test_scope": test_scope}
+
+
+def _vars_json(dbt_vars: Mapping[str, Any]) -> str:
+    return json.dumps(dict(dbt_vars), sort_keys=True)
+
+
+def parse_state(settings: Settings, dbt_vars: Mapping[str, Any]) -> Path:
+    """Where the last parse state of the commands run with these vars is kept: dbt's own file for
+    no vars (what `dbt parse` writes), else one file per var set (dbt re-parses in full when the
+    vars differ from the state's)."""
+    if not dbt_vars:
+        return settings.dbt_target_path / PARTIAL_PARSE
+    key = hashlib.sha256(_vars_json(dbt_vars).encode()).hexdigest()[:12]
+    return settings.dbt_target_path / f"partial_parse_vars_{key}.msgpack"
 
 
 def dbt_cli(
@@ -43,20 +71,20 @@ def dbt_cli(
     args: Sequence[str],
     settings: Settings,
     *,
-    wap: bool,
+    dbt_vars: Mapping[str, Any],
     name: str,
     run_id: str = "",
     context: Any = None,
     manifest: Mapping[str, Any] | None = None,
     translator: DagsterDbtTranslator | None = None,
 ) -> DbtCliInvocation:
-    """Start `dbt <args>` (+ the wap vars) in a fresh target dir seeded with the matching parse state."""
+    """Start `dbt <args> --vars <dbt_vars>` in a fresh target dir seeded with the parse state of those vars."""
     target = settings.dbt_target_path / f"{name}-{run_id[:7]}-{uuid.uuid4().hex[:7]}"
     target.mkdir(parents=True, exist_ok=True)
-    state = parse_state(settings, wap)
+    state = parse_state(settings, dbt_vars)
     if state.exists():
         shutil.copy2(state, target / PARTIAL_PARSE)
-    full_args = [*args, *(["--vars", json.dumps(WAP_VARS)] if wap else [])]
+    full_args = [*args, *(["--vars", _vars_json(dbt_vars)] if dbt_vars else [])]
     kwargs: dict[str, Any] = {"target_path": target, "raise_on_error": False}
     if context is not None:
         kwargs["context"] = context
@@ -67,12 +95,13 @@ def dbt_cli(
     return dbt.cli(full_args, **kwargs)
 
 
-def save_parse_state(invocation: DbtCliInvocation, settings: Settings, wap: bool) -> None:
-    """Keep the parse state the command wrote (atomically: a reader sees the old or the new file)."""
+def save_parse_state(invocation: DbtCliInvocation, settings: Settings, dbt_vars: Mapping[str, Any]) -> None:
+    """Keep the parse state the command (run with `dbt_vars`) wrote, atomically: a reader sees the
+    old or the new file."""
     written = Path(invocation.target_path) / PARTIAL_PARSE
     if not written.exists():
         return
-    state = parse_state(settings, wap)
+    state = parse_state(settings, dbt_vars)
     partial = state.with_name(f"{state.name}.{uuid.uuid4().hex[:7]}.tmp")
     shutil.copy2(written, partial)
     os.replace(partial, state)

@@ -2,11 +2,15 @@
 translator from dbt nodes to asset keys and groups, the `dbt build` asset over the whole project
 (its data tests and unit tests become asset checks), the publish asset and the docs site.
 
-Write-audit-publish (docs/guarantees.md): `dbt_build` runs `dbt build --vars '{wap: true}'`, so the
-marts are written and tested in private `<schema>_wap_marts_*` schemas; `publish/marts` runs
-`dbt run-operation publish_marts --vars '{wap: true}'` after it, which copies them to the
+Write-audit-publish (docs/guarantees.md): `dbt_build` runs `dbt build --vars '{wap: true, ...}'`, so
+the marts are written and tested in private `<schema>_wap_marts_*` schemas; `publish/marts` runs
+`dbt run-operation publish_marts --vars '{wap: true, ...}'` after it, which copies them to the
 published schemas only if that build was complete and green. A failed build or a failed error
 check fails the dbt step: the publish step does not run, and publish_marts would refuse anyway.
+
+Tests sized to the run: the build's var `test_scope` is `slice` on a daily run (the data tests of
+the big tables read the slice the run wrote) and `full` (every row) when the run config asks for
+it (the weekly schedule, the launchpad) or for a full refresh.
 
 Nothing here names a model: the assets are whatever the manifest holds.
 """
@@ -18,7 +22,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dagster import (
     AssetExecutionContext,
@@ -33,7 +37,14 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from offerwall import OfferwallError
-from offerwall.orchestration.dbt_cli import dbt_cli, run_log_identity, save_parse_state
+from offerwall.daily_run import DAILY_BUILD_ARGS
+from offerwall.orchestration.dbt_cli import (
+    DAILY_TEST_SCOPE,
+    command_vars,
+    dbt_cli,
+    run_log_identity,
+    save_parse_state,
+)
 from offerwall.orchestration.failures import step_failure
 from offerwall.orchestration.landing import source_key
 from offerwall.orchestration.settings import Settings
@@ -106,9 +117,16 @@ TRANSLATOR = OfferwallTranslator(settings=DagsterDbtTranslatorSettings(enable_as
 
 class DbtBuildConfig(Config):
     """Launchpad options of the dbt step. full_refresh: rebuild incremental models from raw (after
-    raw rows were re-landed with their original load times, which an incremental run cannot see)."""
+    raw rows were re-landed with their original load times, which an incremental run cannot see).
+    test_scope: `slice` (the daily run: the data tests of the big tables in var test_slice_columns
+    read the latest lookback window, the slice the run wrote) or `full` (every test reads every
+    row: the weekly schedule). A full refresh rewrites every row, so it tests them all."""
 
     full_refresh: bool = False
+    test_scope: Literal["slice", "full"] = DAILY_TEST_SCOPE
+
+    def effective_test_scope(self) -> str:
+        return "full" if self.full_refresh else self.test_scope
 
 
 # dbt's header of a node's error ("Compilation Error in model x (models/x.sql)"): the node is named already
@@ -140,11 +158,15 @@ def build_dbt_assets(
         backfill_policy=BackfillPolicy.single_run(), retry_policy=retry_policy, name="dbt_build",
     )
     def dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig) -> Iterator[Any]:
-        args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
-        invocation = dbt_cli(dbt, args, settings, wap=True, name="dbt_build", run_id=context.run.run_id,
+        build_vars = command_vars(wap=True, test_scope=config.effective_test_scope())
+        # the daily run's command: no unit tests (they test code, CI runs them); the full run has them
+        args = ["build", *(["--full-refresh"] if config.full_refresh else []),
+                *(DAILY_BUILD_ARGS if build_vars["test_scope"] == DAILY_TEST_SCOPE else ())]
+        context.log.info(f"dbt build, test scope {build_vars['test_scope']}")
+        invocation = dbt_cli(dbt, args, settings, dbt_vars=build_vars, name="dbt_build", run_id=context.run.run_id,
                              context=context)
         yield from invocation.stream()
-        save_parse_state(invocation, settings, wap=True)
+        save_parse_state(invocation, settings, build_vars)
         if not invocation.is_successful():
             try:
                 results = invocation.get_artifact("run_results.json")
@@ -191,12 +213,15 @@ def build_publish(dbt_build: Any, manifest: Mapping[str, Any], settings: Setting
     )
     def publish_marts(context: AssetExecutionContext, dbt: DbtCliResource) -> MaterializeResult:
         # ops.build_runs records who ran the publish (this job's run) and the commit
+        # runs no test: the daily run's vars (its parse state), whatever the build's test scope
+        publish_vars = command_vars(wap=True)
         with run_log_identity(context.run.run_id, context.run.job_name, settings.dbt_project_dir):
-            invocation = dbt_cli(dbt, ["run-operation", "publish_marts"], settings, wap=True, name="publish_marts",
-                                 run_id=context.run.run_id, manifest=manifest, translator=TRANSLATOR)
+            invocation = dbt_cli(dbt, ["run-operation", "publish_marts"], settings, dbt_vars=publish_vars,
+                                 name="publish_marts", run_id=context.run.run_id, manifest=manifest,
+                                 translator=TRANSLATOR)
         lines = _messages(invocation)
         invocation.wait()
-        save_parse_state(invocation, settings, wap=True)
+        save_parse_state(invocation, settings, publish_vars)
         if not invocation.is_successful():
             refused = [line for line in lines if "not published" in line.lower() or line.startswith("error")]
             error = invocation.get_error()
@@ -219,10 +244,11 @@ def build_docs_site(publish: Any, manifest: Mapping[str, Any], settings: Setting
                     "after the publish, without wap: it describes the published marts.",
     )
     def dbt_docs_site(context: AssetExecutionContext, dbt: DbtCliResource) -> MaterializeResult:
-        invocation = dbt_cli(dbt, ["docs", "generate", "--static"], settings, wap=False, name="dbt_docs_site",
+        docs_vars = command_vars(wap=False)
+        invocation = dbt_cli(dbt, ["docs", "generate", "--static"], settings, dbt_vars=docs_vars, name="dbt_docs_site",
                              run_id=context.run.run_id, manifest=manifest, translator=TRANSLATOR)
         invocation.wait()
-        save_parse_state(invocation, settings, wap=False)
+        save_parse_state(invocation, settings, docs_vars)
         site = invocation.target_path / "static_index.html"
         if not invocation.is_successful() or not site.exists():
             error = invocation.get_error()

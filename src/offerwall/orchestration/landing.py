@@ -32,7 +32,7 @@ from dagster import (
 
 from dagster_dbt import DbtCliResource
 
-from offerwall.orchestration.dbt_cli import dbt_cli, save_parse_state
+from offerwall.orchestration.dbt_cli import command_vars, dbt_cli, save_parse_state
 from offerwall.orchestration.failures import step_failure
 from offerwall.orchestration.notify import Notifier
 from offerwall.orchestration.settings import Settings
@@ -95,11 +95,12 @@ def _advance_day_by_day(context: Any, settings: Settings, dbt: DbtCliResource, m
         context.log.info(_run_cli(["advance", "--until", day.isoformat(), "--duckdb", path],
                                   asset, "offerwall advance", **retry))
         if day < last_day:
-            # with the wap vars of the build that follows (snapshots and their parents are not
-            # marts: same relations), so both reuse one dbt parse
-            invocation = dbt_cli(dbt, SNAPSHOT_CAPTURE, settings, wap=True, name="snapshot_capture",
+            # with the wap vars of the daily build that follows (snapshots and their parents are
+            # not marts: same relations), so both reuse one dbt parse
+            run_vars = command_vars(wap=True)
+            invocation = dbt_cli(dbt, SNAPSHOT_CAPTURE, settings, dbt_vars=run_vars, name="snapshot_capture",
                                  run_id=context.run.run_id, manifest=manifest).wait()
-            save_parse_state(invocation, settings, wap=True)
+            save_parse_state(invocation, settings, run_vars)
             if not invocation.is_successful():
                 raise step_failure(asset, f"capturing the snapshots of {day}", str(invocation.get_error()), **retry)
         day += dt.timedelta(days=1)

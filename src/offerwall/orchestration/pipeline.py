@@ -4,8 +4,10 @@
         and tested privately; tests = checks) -> publish/marts (publish_marts) -> docs/dbt_docs_site
     ops/fraud_review_decisions: the app's table (external)
 
-One daily-partitioned job `daily_warehouse`, a schedule (cron and timezone from settings), retries
-with exponential backoff for transient failures, alerts on failure and on a stale source.
+One daily-partitioned job `daily_warehouse` and two schedules of it (cron and timezone from settings):
+the daily run, whose dbt tests read the slice it wrote (test_scope slice), and a weekly run of the
+same job with the whole test suite (test_scope full). Retries with exponential backoff for
+transient failures, alerts on failure and on a stale source.
 `build_definitions(settings)` makes it all; tests pass their own Settings.
 """
 
@@ -41,6 +43,8 @@ from offerwall.orchestration.notify import Notifier, build_run_failure_sensor, n
 from offerwall.orchestration.settings import Settings
 
 JOB_NAME = "daily_warehouse"
+FULL_TESTS_SCHEDULE = f"{JOB_NAME}_full_tests"
+TEST_SCOPE_TAG = "offerwall/test_scope"
 # The app's table (created by the app, read by dbt): declared even before a model reads it.
 APP_DECISIONS = AssetSpec(
     ["ops", "fraud_review_decisions"], group_name="app", kinds={"app"},
@@ -66,6 +70,20 @@ def daily_partitions(settings: Settings) -> DailyPartitionsDefinition:
 def partition_for(scheduled: dt.datetime) -> str:
     """The partition a scheduled run builds: the last UTC day complete at the scheduled time."""
     return (scheduled.astimezone(dt.timezone.utc).date() - dt.timedelta(days=1)).isoformat()
+
+
+def test_scope_run_config(test_scope: str) -> dict[str, Any]:
+    """The run config that sets the dbt step's test scope (DbtBuildConfig.test_scope)."""
+    return {"ops": {"dbt_build": {"config": {"test_scope": test_scope}}}}
+
+
+def scheduled_request(settings: Settings, scheduled: dt.datetime, test_scope: str) -> RunRequest | SkipReason:
+    """A scheduled run of the last complete UTC day, its dbt tests at `test_scope`."""
+    day = partition_for(scheduled)
+    if day < settings.partitions_start.isoformat():
+        return SkipReason(f"{day} is before the first partition {settings.partitions_start}")
+    return RunRequest(run_key=day, partition_key=day, run_config=test_scope_run_config(test_scope),
+                      tags={TEST_SCOPE_TAG: test_scope})
 
 
 def external_sources(manifest: dict[str, Any], settings: Settings) -> list[AssetSpec]:
@@ -94,23 +112,31 @@ def build_definitions(settings: Settings) -> Definitions:
                     "when everything passed, then the docs site. One partition = one day.",
     )
 
+    status = DefaultScheduleStatus.RUNNING if settings.schedule_running else DefaultScheduleStatus.STOPPED
+
     @schedule(
         name=f"{JOB_NAME}_schedule", cron_schedule=settings.schedule_cron, job=job,
-        execution_timezone=settings.schedule_timezone,
-        default_status=DefaultScheduleStatus.RUNNING if settings.schedule_running else DefaultScheduleStatus.STOPPED,
-        description=f"Every day at {settings.schedule_cron} ({settings.schedule_timezone}): the day that just ended.",
+        execution_timezone=settings.schedule_timezone, default_status=status,
+        description=f"Every day at {settings.schedule_cron} ({settings.schedule_timezone}): the day that just ended; "
+                    "the dbt tests of the big tables read the slice the run wrote (test_scope slice).",
     )
     def daily_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
-        day = partition_for(context.scheduled_execution_time)
-        if day < settings.partitions_start.isoformat():
-            return SkipReason(f"{day} is before the first partition {settings.partitions_start}")
-        return RunRequest(run_key=day, partition_key=day)
+        return scheduled_request(settings, context.scheduled_execution_time, "slice")
+
+    @schedule(
+        name=FULL_TESTS_SCHEDULE, cron_schedule=settings.full_tests_cron, job=job,
+        execution_timezone=settings.schedule_timezone, default_status=status,
+        description=f"At {settings.full_tests_cron} ({settings.schedule_timezone}, weekly by default): the same job "
+                    "for the day that just ended, every dbt test on every row (test_scope full).",
+    )
+    def full_tests_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+        return scheduled_request(settings, context.scheduled_execution_time, "full")
 
     notifier = Notifier(webhook_url=settings.alert_webhook_url)
     return Definitions(
         assets=[landing, dbt_build, publish, docs, *external_sources(manifest, settings)],
         jobs=[job],
-        schedules=[daily_schedule],
+        schedules=[daily_schedule, full_tests_schedule],
         sensors=[build_run_failure_sensor(notifier, job)],
         resources={
             "dbt": DbtCliResource(

@@ -2,7 +2,8 @@
 
 | variable | default | meaning |
 |---|---|---|
-| OFFERWALL_SCHEDULE_CRON | `0 6 * * *` | when the daily run starts |
+| OFFERWALL_SCHEDULE_CRON | `0 6 * * *` | when the daily run starts (its dbt tests read the slice the run wrote) |
+| OFFERWALL_FULL_TESTS_CRON | `0 7 * * 0` | when the weekly run with the whole test suite starts (same job, test_scope full) |
 | OFFERWALL_SCHEDULE_TIMEZONE | `UTC` | timezone of that cron expression (IANA name) |
 | OFFERWALL_SCHEDULE_RUNNING | `0` | `1`: the schedule is on as soon as it is deployed |
 | OFFERWALL_PARTITIONS_START | `2026-01-01` | first daily partition (a UTC day of the warehouse) |
@@ -62,6 +63,7 @@ def _float(env: dict[str, str], name: str, default: float) -> float:
 @dataclass(frozen=True)
 class Settings:
     schedule_cron: str = "0 6 * * *"
+    full_tests_cron: str = "0 7 * * 0"
     schedule_timezone: str = "UTC"
     schedule_running: bool = False
     partitions_start: dt.date = dt.date(2026, 1, 1)
@@ -84,6 +86,8 @@ class Settings:
 
         if not is_valid_cron_string(self.schedule_cron):
             raise OfferwallError(f"OFFERWALL_SCHEDULE_CRON is not a cron expression: {self.schedule_cron!r}")
+        if not is_valid_cron_string(self.full_tests_cron):
+            raise OfferwallError(f"OFFERWALL_FULL_TESTS_CRON is not a cron expression: {self.full_tests_cron!r}")
         try:
             zoneinfo.ZoneInfo(self.schedule_timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -110,6 +114,7 @@ class Settings:
             raise OfferwallError(f"OFFERWALL_PARTITIONS_START must be YYYY-MM-DD, got {start_text!r}") from None
         return cls(
             schedule_cron=env.get("OFFERWALL_SCHEDULE_CRON", "").strip() or cls.schedule_cron,
+            full_tests_cron=env.get("OFFERWALL_FULL_TESTS_CRON", "").strip() or cls.full_tests_cron,
             schedule_timezone=env.get("OFFERWALL_SCHEDULE_TIMEZONE", "").strip() or cls.schedule_timezone,
             schedule_running=env.get("OFFERWALL_SCHEDULE_RUNNING", "0").strip().lower() in ("1", "true", "yes"),
             partitions_start=start,

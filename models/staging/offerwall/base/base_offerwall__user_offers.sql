@@ -13,6 +13,28 @@
 -- completed_at is quarantined and never counts as the latest version, so a row dated 2100
 -- cannot freeze a completion's status.
 -- Volume guard: built after the raw load passed its guards (models/audit).
+-- Incremental (docs/models.md, "Incremental end to end"): a run reads only the raw rows
+-- replicated since the table's latest loaded_at minus var('incremental_lookback_hours') (a
+-- constant, so BigQuery prunes the _loaded_at partitions) and re-decides every row of the
+-- completions they touch, together with the completions whose answer can change without a
+-- new row of their own: a row waiting for its parent (unknown_fk), a task or offer replicated
+-- again (its staged offer may differ), a user erased since. The older rows of those
+-- completions come from this table, not from raw. Rows are merged on raw_row_key; an erased
+-- user's rows get a new key (their content changes), so the post-hook deletes the old ones.
+-- Result: the same rows and dispositions as a full rebuild (tests/python/test_guarantees_incremental.py).
+{{
+    config(
+        materialized='incremental',
+        unique_key='raw_row_key',
+        incremental_strategy=('merge' if target.type == 'bigquery' else 'delete+insert'),
+        cluster_by=(['completion_id'] if target.type == 'bigquery' else none),
+        post_hook=[
+            "{% if is_incremental_run() %}{{ delete_where(this, 'raw_row_key',"
+            ~ " 'user_id in (select user_id from ' ~ ref('stg_ops__gdpr_erasure_requests') ~ ')') }}{% endif %}"
+        ],
+    )
+}}
+{%- set since = incremental_since() if is_incremental_run() else none %}
 {% if source_model() == 'v1' -%}
 -- depends_on: {{ ref('audit_raw_load_profile') }}
 {%- endif %}
@@ -25,6 +47,9 @@ source as (
     {% else %}
         select * from {{ source('offerwall', 'user_offers') }}
     {% endif %}
+    {%- if since %}
+        where _loaded_at > {{ since }}
+    {%- endif %}
 ),
 
 base_offerwall__offer_tasks as (
@@ -61,7 +86,7 @@ snp_offerwall__offers as (
     {% endif %}
 ),
 
-cleaned as (
+cleaned_source as (
     select
         -- ids
         source.id as completion_id,
@@ -91,6 +116,83 @@ cleaned as (
     left join stg_ops__gdpr_erasure_requests as erasure
         on trim(source.user_id) = erasure.user_id
 ),
+
+{% if since %}
+    -- the rows already in this table, except those read again from raw (loaded after `since`)
+    previous as (
+        select * from {{ this }}
+        where loaded_at <= {{ since }}
+    ),
+
+    touched_completions as (
+        select completion_id from cleaned_source
+        union distinct
+        select completion_id from previous
+        where reason = 'unknown_fk'
+        union distinct
+        select previous.completion_id
+        from previous
+        inner join stg_ops__gdpr_erasure_requests as erasure
+            on previous.user_id = erasure.user_id
+        union distinct
+        select previous.completion_id
+        from previous
+        inner join base_offerwall__offer_tasks as tasks
+            on previous.offer_task_id = tasks.offer_task_id
+        where tasks.loaded_at > {{ since }}
+        union distinct
+        select previous.completion_id
+        from previous
+        inner join base_offerwall__offers as offers
+            on previous.offer_id = offers.offer_id
+        where offers.loaded_at > {{ since }}
+    ),
+
+    -- already cleaned: the cleaning is idempotent; a user erased since is swapped now
+    cleaned_previous as (
+        select
+            -- ids
+            previous.completion_id,
+            coalesce(erasure.erased_user_id, previous.user_id) as user_id,
+            previous.offer_id,
+            previous.offer_task_id,
+
+            erasure.user_id is not null
+            or previous.user_id in (select erased.erased_user_id from stg_ops__gdpr_erasure_requests as erased)
+            as is_erased,
+
+            -- status and context
+            previous.status,
+            previous.country,
+            previous.device_platform,
+            case when erasure.user_id is null then previous.ip_hash end as ip_hash,
+            case when erasure.user_id is null then previous.device_hash end as device_hash,
+
+            -- amounts
+            previous.reward_coins,
+            previous.payout_cents,
+
+            -- timestamps
+            previous.started_at,
+            previous.completed_at,
+            previous.updated_at,
+            previous.loaded_at
+        from previous
+        left join stg_ops__gdpr_erasure_requests as erasure
+            on previous.user_id = erasure.user_id
+        where previous.completion_id in (select touched.completion_id from touched_completions as touched)
+    ),
+
+    cleaned as (
+        select * from cleaned_source
+        union all
+        select * from cleaned_previous
+    ),
+{% else %}
+    cleaned as (
+        select * from cleaned_source
+    ),
+{% endif %}
 
 -- a parent is known when the replica has a row of it (any disposition) or history has one
 task_ids as (
