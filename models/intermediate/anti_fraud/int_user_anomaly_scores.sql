@@ -5,7 +5,10 @@
 -- anomaly_score = 100 x the root mean square of the capped z-scores / the cap (0-100);
 -- anomaly_top_feature names the feature furthest from the population (NULL when none is off;
 -- a missing feature value counts as typical, z = 0, before least(): DuckDB's least() skips NULLs,
--- BigQuery's returns NULL).
+-- BigQuery's returns NULL). Features are rounded to 6 decimals first: an average's last bits
+-- depend on the order the engine sums in (threads, an incremental vs a full build), and when
+-- nearly every user shares a value, a spread made of that noise alone would turn it into
+-- capped z-scores; rounded, equal values are equal and a spread is 0 or real.
 {%- set features = fraud_model_features() %}
 {%- set cap = var('fraud_anomaly_z_cap') %}
 {{ config(materialized='table') }}
@@ -23,7 +26,7 @@ int_fraud_graph_component_features as (
 features as (
     select
         {% for feature in features -%}
-            cast({{ feature.family }}.{{ feature.name }} as {{ type_float64() }}) as {{ feature.name }},
+            round(cast({{ feature.family }}.{{ feature.name }} as {{ type_float64() }}), 6) as {{ feature.name }},
         {% endfor -%}
         'all' as population,
         behaviour.user_id
