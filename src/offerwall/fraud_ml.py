@@ -44,8 +44,8 @@ FEATURES = (
     "reversal_rate", "rejection_rate", "days_to_first_completion", "days_active_after_first_reward",
     "graph_degree", "component_size", "component_referral_links", "component_device_links",
     "component_coactivity_links", "component_members_per_signup_day", "component_task_overlap",
-    "component_days_active_after_first_reward", "user_referral_links", "user_device_links",
-    "user_network_links", "user_coactivity_links", "user_task_overlap",
+    "component_days_active_after_first_reward", "signup_cohort_size", "user_referral_links",
+    "user_device_links", "user_network_links", "user_coactivity_links", "user_task_overlap",
 )
 MODEL_INPUTS = FEATURES + ("rules_risk_score", "anomaly_score")
 MART = "fct_user_fraud_model_scores"

@@ -85,6 +85,27 @@ def test_components_are_connected_and_labelled_by_their_least_member(wh):
     assert split == 0
 
 
+def test_signup_cohorts_gather_the_rings_not_legitimate_users(wh):
+    """The coordination signal (int_fraud_signup_cohorts -> signup_cohort_size): linked accounts
+    made within hours of each other. Every ring type that links its members (referral chain,
+    passed-on devices) sits in a cohort of several; legitimate links join accounts made days
+    apart, so hardly any legitimate user is in a cohort of 3 or more."""
+    rows = wh.query(f"""
+        select coalesce(l.fraud_type, 'legit'), m.signup_cohort_size, coalesce(c.cohort_size, 1)
+        from {MART} as m
+        left join (select user_id, min(fraud_type) as fraud_type from labels.fraud_users group by 1) as l
+            using (user_id)
+        left join dev_intermediate.int_fraud_signup_cohorts as c using (user_id)""")
+    assert all(r[1] == r[2] for r in rows)  # the mart carries the cohort's size (1 = none)
+    sizes: dict[str, list[int]] = {}
+    for fraud_type, size, _ in rows:
+        sizes.setdefault(fraud_type, []).append(size)
+    for ring in ("referral_ring", "rotating_farm"):
+        assert np.median(sizes[ring]) >= 4, (ring, sizes[ring])
+    legit = np.array(sizes["legit"])
+    assert (legit >= 3).mean() < 0.01 and (legit == 1).mean() > 0.9
+
+
 def test_anomaly_score_ranks_fraud_above_legitimate_users(wh):
     fraud, legit = wh.query(f"""
         select
