@@ -27,6 +27,7 @@
         {'name': 'component_members_per_signup_day', 'family': 'graph'},
         {'name': 'component_task_overlap', 'family': 'graph'},
         {'name': 'component_days_active_after_first_reward', 'family': 'graph'},
+        {'name': 'signup_cohort_size', 'family': 'graph'},
         {'name': 'user_referral_links', 'family': 'graph'},
         {'name': 'user_device_links', 'family': 'graph'},
         {'name': 'user_network_links', 'family': 'graph'},

@@ -3,10 +3,10 @@
 Reads the features of ``fct_user_fraud_model_scores`` (built by dbt in the DuckDB file), the
 labels (``labels.fraud_users``, the generator's ground truth, overridden by the reviewers'
 latest decision in ``ops.fraud_review_decisions`` when that table exists: confirmed_fraud = 1,
-cleared = 0), fits two gradient-boosted parts (see Model: one on every feature, the rules' and
+cleared = 0), fits three gradient-boosted parts (see Model: one on every feature, the rules' and
 the anomaly score among them; one on how rare the user's rarest features are among legitimate
-users, whichever features they are), picks the high tier's threshold on inner folds of the
-training data, and writes:
+users, whichever features they are; one on how rare its coordination signs are), picks the high
+tier's threshold on inner folds of the training data, and writes:
 
 - ``ml.fraud_model_versions``: one row per training (version, training data hash, rows,
   positives, holdout metrics; `coefficients` holds the model's settings and chosen threshold);
@@ -44,8 +44,8 @@ FEATURES = (
     "reversal_rate", "rejection_rate", "days_to_first_completion", "days_active_after_first_reward",
     "graph_degree", "component_size", "component_referral_links", "component_device_links",
     "component_coactivity_links", "component_members_per_signup_day", "component_task_overlap",
-    "component_days_active_after_first_reward", "user_referral_links", "user_device_links",
-    "user_network_links", "user_coactivity_links", "user_task_overlap",
+    "component_days_active_after_first_reward", "signup_cohort_size", "user_referral_links",
+    "user_device_links", "user_network_links", "user_coactivity_links", "user_task_overlap",
 )
 MODEL_INPUTS = FEATURES + ("rules_risk_score", "anomaly_score")
 MART = "fct_user_fraud_model_scores"
@@ -122,6 +122,9 @@ def load_dataset(con: duckdb.DuckDBPyConnection) -> Dataset:
 LOW_IS_ODD = frozenset({"avg_speed_ratio", "speed_ratio_cv", "days_to_first_completion",
                         "days_active_after_first_reward", "component_days_active_after_first_reward"})
 TOP_RARITIES = 3  # the generic part reads the user's three rarest inputs, whichever they are
+# signs of coordination shared by every kind of ring (not by one type): the coordination part reads
+# only their rarity, so what it learns from the rings it saw applies to a ring it never saw
+COORDINATION_INPUTS = ("signup_cohort_size",)
 RARITY_LEVELS = (1.5, 2.0, 2.5)  # ...and how many inputs are rarer than 1 in 30, 100, 300
 TARGET_PRECISION = 0.92  # the high tier's precision the threshold aims at on the training data
 INNER_FOLDS = 3
@@ -166,6 +169,9 @@ def _boosting(seed: int):
     return HistGradientBoostingClassifier(random_state=seed, **BOOSTING)
 
 
+PARTS = ("specific", "generic", "coordination")
+
+
 class _Part:
     """Gradient boosting on a view of the inputs (`view`: raw inputs -> the part's columns)."""
 
@@ -177,6 +183,8 @@ class _Part:
         if self.name == "specific":
             return x
         rarity = self.rarity.transform(x)
+        if self.name == "coordination":
+            return rarity[:, [MODEL_INPUTS.index(name) for name in COORDINATION_INPUTS]]
         top = -np.sort(-rarity, axis=1)[:, :TOP_RARITIES]
         counts = np.stack([(rarity >= level).sum(axis=1) for level in RARITY_LEVELS], axis=1)
         scores = x[:, [MODEL_INPUTS.index("rules_risk_score"), MODEL_INPUTS.index("anomaly_score")]]
@@ -210,7 +218,7 @@ def precision_threshold(y: np.ndarray, score: np.ndarray, target: float = TARGET
 
 
 class Model:
-    """Two gradient-boosted parts; the score is the larger of their probabilities, rescaled so
+    """Three gradient-boosted parts; the score is the largest of their probabilities, rescaled so
     that the high tier (score >= HIGH_TIER) starts at a threshold chosen on the training data.
 
     - `specific` reads every input (the rules' and the anomaly score among them): it learns the
@@ -220,6 +228,12 @@ class Model:
       100 and 300) and the rules' and the anomaly score,
       so a type it was never shown still scores high when it is rare in an input of its own
       (what leave-one-type-out measures).
+    - `coordination` reads only the rarity of COORDINATION_INPUTS (the size of the user's signup
+      cohort: linked accounts made within hours of each other). Boosting on every input explains
+      each ring by whichever input tells it apart best (a coordinated ring by its co-activity, a
+      device farm by its shared devices and the rules), so a ring type left out of training, which
+      shares only the coordination with the others, can score low in both parts above; a part
+      with nothing else to read learns "a cohort this rare is fraud" from every ring it saw.
     - threshold: `INNER_FOLDS`-fold out-of-fold scores of the training data alone give the lowest
       raw score at which the high tier reaches TARGET_PRECISION; raw scores are mapped piecewise
       linearly (0 -> 0, threshold -> HIGH_TIER, 1 -> 1). The evaluated users never take part.
@@ -232,23 +246,39 @@ class Model:
         self.tune_threshold = tune_threshold
         self.threshold = HIGH_TIER
 
-    def _fit_parts(self, x: np.ndarray, y: np.ndarray) -> tuple[_Part, _Part]:
-        return _Part("specific", self.seed).fit(x, y), _Part("generic", self.seed).fit(x, y)
+    def _fit_parts(self, x: np.ndarray, y: np.ndarray) -> list[_Part]:
+        return [_Part(name, self.seed).fit(x, y) for name in PARTS]
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> Model:
         if len(set(y.tolist())) < 2:
             raise OfferwallError("the training data has a single class: generate with --fraud-rate > 0")
-        self.specific, self.generic = self._fit_parts(x, y)
+        self.parts = self._fit_parts(x, y)
         if self.tune_threshold and y.sum() >= INNER_FOLDS:
             raw = np.empty(len(y))
             for test in _inner_folds(y, self.seed):
-                specific, generic = self._fit_parts(x[~test], y[~test])
-                raw[test] = np.maximum(specific.score(x[test]), generic.score(x[test]))
+                parts = self._fit_parts(x[~test], y[~test])
+                raw[test] = np.max([part.score(x[test]) for part in parts], axis=0)
             self.threshold = min(max(precision_threshold(y, raw), 0.05), 0.99)
         return self
 
+    @property
+    def specific(self) -> _Part:
+        return self.parts[PARTS.index("specific")]
+
+    @property
+    def generic(self) -> _Part:
+        return self.parts[PARTS.index("generic")]
+
+    @property
+    def coordination(self) -> _Part:
+        return self.parts[PARTS.index("coordination")]
+
+    def part_scores(self, x: np.ndarray) -> np.ndarray:
+        """parts x users: each part's probability."""
+        return np.array([part.score(x) for part in self.parts])
+
     def raw_score(self, x: np.ndarray) -> np.ndarray:
-        return np.maximum(self.specific.score(x), self.generic.score(x))
+        return self.part_scores(x).max(axis=0)
 
     def score(self, x: np.ndarray) -> np.ndarray:
         raw, t = self.raw_score(x), self.threshold
@@ -258,8 +288,9 @@ class Model:
         """users x MODEL_INPUTS: the fall in log-odds of the part that gave the score when the
         input is set to the legitimate median (0 or less: the input did not raise the score)."""
         out = np.zeros((len(x), len(MODEL_INPUTS)))
-        use_generic = self.generic.score(x) > self.specific.score(x)
-        for part, rows in ((self.generic, use_generic), (self.specific, ~use_generic)):
+        best = np.argmax(self.part_scores(x), axis=0)  # ties: the first part (specific)
+        for k, part in enumerate(self.parts):
+            rows = best == k
             if not rows.any():
                 continue
             xs = x[rows]
@@ -278,7 +309,8 @@ class Model:
 
     def description(self) -> dict:
         return {"threshold": round(float(self.threshold), 4), "target_precision": TARGET_PRECISION,
-                "boosting": BOOSTING, "top_rarities": TOP_RARITIES, "low_is_odd": sorted(LOW_IS_ODD)}
+                "boosting": BOOSTING, "top_rarities": TOP_RARITIES, "low_is_odd": sorted(LOW_IS_ODD),
+                "parts": list(PARTS), "coordination_inputs": list(COORDINATION_INPUTS)}
 
 
 def _inner_folds(y: np.ndarray, seed: int, k: int = INNER_FOLDS) -> list[np.ndarray]:
@@ -341,8 +373,9 @@ def train(duckdb_path: str | Path, seed: int = 0) -> dict:
             "model_version": version, "trained_at": now, "training_rows": len(data.y),
             "positives": int(data.y.sum()), "labels_from_review": data.from_review,
             "training_data_sha256": digest,
-            "algorithm": "max of two gradient-boosted parts (specific: every input; generic: the rarest inputs' "
-                         f"rarity among legitimate users), high tier at a threshold for precision {TARGET_PRECISION} "
+            "algorithm": "max of three gradient-boosted parts (specific: every input; generic: the rarest inputs' "
+                         "rarity among legitimate users; coordination: the rarity of the signup cohort's size), "
+                         f"high tier at a threshold for precision {TARGET_PRECISION} "
                          "on inner folds of the training data",
             "metrics": json.dumps(metrics), "coefficients": json.dumps(model.description()),
         }

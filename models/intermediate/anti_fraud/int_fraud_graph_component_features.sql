@@ -3,7 +3,8 @@
 -- component of one. Shape: size, links of each kind inside it, growth speed (members per day
 -- of the members' signup span), how alike the members act (share of a member's tasks another
 -- member also did, averaged) and how long members stay active after their first reward; and the
--- user's own part in it: links of each kind and the share of its tasks another member also did.
+-- user's own part in it: links of each kind and the share of its tasks another member also did;
+-- and the size of its signup cohort (int_fraud_signup_cohorts: linked accounts made in one burst).
 {{ config(materialized='table') }}
 
 with
@@ -26,6 +27,10 @@ int_task_completions_versioned as (
 
 stg_offerwall__users as (
     select * from {{ ref('stg_offerwall__users') }}
+),
+
+int_fraud_signup_cohorts as (
+    select * from {{ ref('int_fraud_signup_cohorts') }}
 ),
 
 -- every active user in a component: its linked component, or one of its own
@@ -164,6 +169,8 @@ final as (
         case when component_shape.component_size > 1 then component_shape.task_overlap else 0 end
             as component_task_overlap,
         component_shape.avg_days_active_after_first_reward as component_days_active_after_first_reward,
+        -- coordination: accounts linked to the user and made in the same burst (1 = none)
+        coalesce(cohorts.cohort_size, 1) as signup_cohort_size,
         -- the user's own part in it
         coalesce(user_links.referral_links, 0) as user_referral_links,
         coalesce(user_links.device_links, 0) as user_device_links,
@@ -183,6 +190,8 @@ final as (
         on membership.user_id = user_links.user_id
     left join member_overlap
         on membership.user_id = member_overlap.user_id
+    left join int_fraud_signup_cohorts as cohorts
+        on membership.user_id = cohorts.user_id
 )
 
 select * from final

@@ -5,7 +5,7 @@
 -- The model columns are NULL (model_risk_tier 'not_scored') until the model is trained.
 {%- set features = fraud_model_features() %}
 {%- set counts = ['distinct_devices', 'distinct_countries', 'graph_degree', 'component_size',
-    'component_referral_links', 'component_device_links', 'component_coactivity_links',
+    'component_referral_links', 'component_device_links', 'component_coactivity_links', 'signup_cohort_size',
     'user_referral_links', 'user_device_links', 'user_network_links', 'user_coactivity_links'] %}
 
 with
