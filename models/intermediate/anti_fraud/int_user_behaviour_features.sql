@@ -84,26 +84,28 @@ ratio_means as (
     from ratio_moments
 ),
 
+-- M_t plus the task type's share of the spread between the types' means: n_t (S_t / n_t - avg)^2
+pooled as (
+    select
+        user_id,
+        timed_completions,
+        avg_speed_ratio,
+        ratio_sq_dev_sum
+        + timed_completions
+        * (ratio_sum / timed_completions - avg_speed_ratio)
+        * (ratio_sum / timed_completions - avg_speed_ratio) as pooled_sq_dev_sum
+    from ratio_means
+),
+
 speed as (
     select
         user_id,
         max(avg_speed_ratio) as avg_speed_ratio,
         case
             when sum(timed_completions) > 1
-                then sqrt(
-                    (
-                        sum(ratio_sq_dev_sum)
-                        + sum(
-                            timed_completions
-                            * (ratio_sum / timed_completions - avg_speed_ratio)
-                            * (ratio_sum / timed_completions - avg_speed_ratio)
-                        )
-                    )
-                    / (sum(timed_completions) - 1)
-                )
-                / nullif(max(avg_speed_ratio), 0)
+                then sqrt(sum(pooled_sq_dev_sum) / (sum(timed_completions) - 1)) / nullif(max(avg_speed_ratio), 0)
         end as speed_ratio_cv
-    from ratio_means
+    from pooled
     group by user_id
 ),
 

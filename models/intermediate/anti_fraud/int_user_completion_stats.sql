@@ -44,16 +44,16 @@ int_task_completions_versioned as (
 
     -- new users, users whose completions changed, users whose completions all left
     touched_users as (
-        select coalesce(current_fingerprints.user_id, stored.user_id) as user_id
+        select coalesce(current_fingerprints.user_id, previous.user_id) as user_id
         from current_fingerprints
-        full outer join {{ this }} as stored
-            on current_fingerprints.user_id = stored.user_id
-        where stored.user_id is null
+        full outer join {{ this }} as previous
+            on current_fingerprints.user_id = previous.user_id
+        where previous.user_id is null
             or current_fingerprints.user_id is null
-            or current_fingerprints.completions <> stored.completions
+            or current_fingerprints.completions <> previous.completions
             or current_fingerprints.completions_fingerprint is null
-            or stored.completions_fingerprint is null
-            or current_fingerprints.completions_fingerprint <> stored.completions_fingerprint
+            or previous.completions_fingerprint is null
+            or current_fingerprints.completions_fingerprint <> previous.completions_fingerprint
     ),
 
     completions_batch as (
@@ -138,7 +138,7 @@ recomputed as (
         union all
         select
             -- ids
-            stored.user_id,
+            previous.user_id,
             -- counts
             0 as completions,
             0 as active_days,
@@ -152,14 +152,14 @@ recomputed as (
             0 as rejected_completions,
             0 as rewarded_completions,
             -- fingerprint
-            stored.completions_fingerprint,
+            previous.completions_fingerprint,
             -- timestamps
-            stored.first_rewarded_at,
-            stored.first_completed_at,
-            stored.last_completed_at
-        from {{ this }} as stored
-        where stored.user_id in (select touched_users.user_id from touched_users)
-            and stored.user_id not in (select recomputed.user_id from recomputed)
+            previous.first_rewarded_at,
+            previous.first_completed_at,
+            previous.last_completed_at
+        from {{ this }} as previous
+        where previous.user_id in (select touched_users.user_id from touched_users)
+            and previous.user_id not in (select recomputed.user_id from recomputed)
     )
 {% else %}
     final as (

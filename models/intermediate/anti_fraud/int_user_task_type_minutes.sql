@@ -33,7 +33,7 @@ int_user_completion_stats as (
 ),
 
 {% if is_incremental_run() %}
-    stored_users as (
+    previous_users as (
         select distinct
             user_id,
             completions_fingerprint
@@ -42,15 +42,15 @@ int_user_completion_stats as (
 
     -- new users, users whose completions changed, users whose completions all left
     touched_users as (
-        select coalesce(stats.user_id, stored_users.user_id) as user_id
+        select coalesce(stats.user_id, previous_users.user_id) as user_id
         from int_user_completion_stats as stats
-        full outer join stored_users
-            on stats.user_id = stored_users.user_id
-        where stored_users.user_id is null
+        full outer join previous_users
+            on stats.user_id = previous_users.user_id
+        where previous_users.user_id is null
             or stats.user_id is null
             or stats.completions_fingerprint is null
-            or stored_users.completions_fingerprint is null
-            or stats.completions_fingerprint <> stored_users.completions_fingerprint
+            or previous_users.completions_fingerprint is null
+            or stats.completions_fingerprint <> previous_users.completions_fingerprint
     ),
 
     completions_batch as (
@@ -102,20 +102,20 @@ recomputed as (
         union all
         select
             -- ids
-            stored.user_task_type_key,
-            stored.user_id,
+            previous.user_task_type_key,
+            previous.user_id,
             -- dimensions
-            stored.task_type,
+            previous.task_type,
             -- moments
             0 as task_type_completions,
             0 as timed_completions,
-            stored.minutes_sum,
-            stored.minutes_sq_sum,
+            previous.minutes_sum,
+            previous.minutes_sq_sum,
             -- fingerprint
-            stored.completions_fingerprint
-        from {{ this }} as stored
-        where stored.user_id in (select touched_users.user_id from touched_users)
-            and stored.user_task_type_key not in (select recomputed.user_task_type_key from recomputed)
+            previous.completions_fingerprint
+        from {{ this }} as previous
+        where previous.user_id in (select touched_users.user_id from touched_users)
+            and previous.user_task_type_key not in (select recomputed.user_task_type_key from recomputed)
     )
 {% else %}
     final as (
