@@ -6,8 +6,8 @@
     stored to find the keys whose rows changed, whatever the reason (a new version, a re-join,
     a row deleted, an erasure), without keeping the rows (int_user_completion_stats).
     Rows must be distinct (include the row's id): two equal rows cancel out.
-    On the CI emulator (no farm_fingerprint, no bit_xor) it is NULL: a NULL fingerprint never
-    matches, so every key is recomputed there, which is a full rebuild of the same answer.
+    On the CI emulator (no farm_fingerprint) the stand-in emulator_row_set_fingerprint is NULL:
+    a NULL fingerprint never matches, so every key is recomputed there (a full rebuild's answer).
 
     Example: {{ row_set_fingerprint(['completion_id', 'status']) }} as completions_fingerprint
 #}
@@ -19,9 +19,10 @@
     bit_xor({{ row_fingerprint(columns) }})
 {%- endmacro %}
 
+{#- On the CI emulator (no farm_fingerprint) a stand-in: macros/ci/emulator.sql. -#}
 {% macro bigquery__row_set_fingerprint(columns) -%}
     {%- if is_emulator() -%}
-    cast(null as int64)
+    {{ emulator_row_set_fingerprint(columns) }}
     {%- else -%}
     bit_xor({{ row_fingerprint(columns) }})
     {%- endif -%}
