@@ -39,6 +39,16 @@
 
 
 {#
+    emulator_row_set_fingerprint(columns): the emulator has no farm_fingerprint, so the set
+    fingerprint (row_set_fingerprint) is NULL: it never matches the stored one, and the
+    incremental models that compare it (int_user_completion_stats) recompute every user there.
+#}
+{% macro emulator_row_set_fingerprint(columns) -%}
+    cast(null as int64)
+{%- endmacro %}
+
+
+{#
     emulator_publish_copy(source_relation, published_relation): the emulator has no table copy
     DDL (`create or replace table ... copy ...`), so publish_relations gets the same table
     through a query. Grants are not applied (the emulator has no IAM).

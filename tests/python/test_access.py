@@ -119,7 +119,10 @@ def test_identifier_columns_carry_the_policy_tag(manifests: dict[str, dict]) -> 
     assert set(map(tuple, tagged.values())) == {(IDENTIFIER_TAG,)}
     # a table model that selects the hashes through must document them (so they get the tag):
     # the others only count or join on them
-    counts_only = {"int_user_behaviour_features", "int_user_links", "fct_user_fraud_signals", "fct_fraud_review_queue"}
+    counts_only = {
+        "int_user_behaviour_features", "int_user_completion_stats", "int_user_links", "fct_user_fraud_signals",
+        "fct_fraud_review_queue",
+    }  # int_user_completion_stats: counts them and hashes them into a per-user fingerprint
     for node in _models(manifests["bigquery"]):
         if node["config"]["materialized"] in ("table", "incremental") and "ip_hash" in node["raw_code"]:
             assert node["name"] in counts_only or all(

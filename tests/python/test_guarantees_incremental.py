@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -25,7 +26,10 @@ ADVANCE_DAYS = (20, 20, 20)  # 40 + 60 = 100 simulated days: past the 90-day cha
 # final full-refresh build.
 LATE_CHARGEBACK = dt.timedelta(days=30)
 # models whose incremental path this test proves (more may be incremental: all are compared)
-INCREMENTAL_MODELS = ("fct_task_completions", "base_offerwall__user_offers", "int_task_completions_versioned")
+INCREMENTAL_MODELS = (
+    "fct_task_completions", "base_offerwall__user_offers", "int_task_completions_versioned",
+    "int_user_completion_stats", "int_user_task_type_minutes",
+)  # fmt: skip
 
 
 def _record_round(history: Path, wh: Warehouse, round_no: int) -> None:
@@ -216,3 +220,73 @@ def test_incremental_base_redecides_rows_whose_parents_change(
     compared += [rel for rel in wh.mart_relations() if rel.materialized != "incremental"]
     problems = compare_warehouses(wh, full, compared)
     assert not problems, "\n".join(problems)
+
+
+# what the behaviour features read of a completion (int_user_completion_stats' fingerprint columns)
+FEATURE_COLUMNS = (
+    "completion_id, status, task_type, offer_id, country, device_hash, ip_hash, completed_at, "
+    "completed_date, minutes_to_complete"
+)
+
+
+def _completions_by_user(wh: Warehouse, completions: Relation) -> dict[str, frozenset[tuple[Any, ...]]]:
+    by_user: dict[str, set[tuple[Any, ...]]] = {}
+    for user_id, *row in wh.query(f"select user_id, {FEATURE_COLUMNS} from {completions.fqn}"):
+        by_user.setdefault(user_id, set()).add(tuple(row))
+    return {user: frozenset(rows) for user, rows in by_user.items()}
+
+
+def test_incremental_behaviour_features_recompute_exactly_the_touched_users(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """The per-user anti-fraud features are incremental by user: a day recomputes the users
+    whose completions changed (new, re-versioned, re-joined, gone) and keeps every other user's
+    stored row. Every stored row is marked (a value no build writes) before the day: after it,
+    an unchanged user still has the mark (kept, not recomputed) and a changed user has the
+    value of its completions (recomputed); a user with no completion left is gone. Equality
+    with a full refresh is test_incremental_equals_full_refresh's."""
+    base, first = baseline_warehouse(tmp_path_factory)
+    assert first.success, first.summary()
+    completions = _model(base, "int_task_completions_versioned")
+    stats, minutes = _model(base, "int_user_completion_stats"), _model(base, "int_user_task_type_minutes")
+    features = _model(base, "int_user_behaviour_features")
+    wh = base.copy_to(tmp_path / "incremental")
+    assert stats.materialized == minutes.materialized == "incremental"
+
+    before = _completions_by_user(wh, completions)
+    wh.execute(
+        f"update {stats.fqn} set distinct_countries = distinct_countries + 1000",
+        f"update {minutes.fqn} set minutes_sum = minutes_sum + 1000 where timed_completions > 0",
+    )
+    wh.advance(2)
+    res = wh.dbt("build", *NO_TESTS)
+    assert res.success, res.summary()
+    after = _completions_by_user(wh, completions)
+
+    changed = {user for user in after if before.get(user) != after[user]}
+    unchanged = set(after) - changed
+    gone = set(before) - set(after)
+    assert changed and unchanged, f"the day changed {len(changed)} users of {len(after)}: nothing to tell apart"
+
+    true_countries = dict(wh.query(f"select user_id, count(distinct country) from {completions.fqn} group by 1"))
+    stored = dict(wh.query(f"select user_id, distinct_countries from {stats.fqn}"))
+    featured = dict(wh.query(f"select user_id, distinct_countries from {features.fqn}"))
+    assert set(stored) == set(featured) == set(after), "users with a completion and users with features differ"
+    assert not gone & set(stored), f"users with no completion left kept: {sorted(gone & set(stored))[:5]}"
+    not_kept = {u for u in unchanged if stored[u] != true_countries[u] + 1000 or featured[u] != stored[u]}
+    assert not not_kept, f"{len(not_kept)} untouched users were recomputed, e.g. {sorted(not_kept)[:5]}"
+    not_recomputed = {u for u in changed if stored[u] != true_countries[u] or featured[u] != stored[u]}
+    assert not not_recomputed, f"{len(not_recomputed)} touched users were not recomputed, e.g. {sorted(not_recomputed)[:5]}"
+
+    true_sums = {
+        (user, task_type): total
+        for user, task_type, total in wh.query(
+            f"select user_id, task_type, sum(minutes_to_complete) from {completions.fqn} "
+            "where minutes_to_complete is not null group by 1, 2"
+        )
+    }
+    for user, task_type, total in wh.query(
+        f"select user_id, task_type, minutes_sum from {minutes.fqn} where timed_completions > 0"
+    ):
+        expected = true_sums[(user, task_type)] + (1000 if user in unchanged else 0)
+        assert total == expected, (user, task_type, total, expected, user in unchanged)
