@@ -2,7 +2,7 @@
     fraud_model_features(): the per-user features the anomaly score and the learned model read,
     one list for both (and for the mart's columns): name and family (behaviour, from
     int_user_behaviour_features; graph, from int_fraud_graph_component_features).
-    Python's `offerwall.fraud_ml.FEATURES` must name the same columns (a test checks it).
+    Python's `offerwall.fraud_model.FEATURES` must name the same columns (a test checks it).
 #}
 {% macro fraud_model_features() -%}
     {{ return([

@@ -2,7 +2,7 @@
 
 On the users of ``fct_user_fraud_model_scores`` with the generator's labels (fraud_ml.load_dataset):
 
-- per fraud type: recall of the model's high tier (score >= fraud_ml.HIGH_TIER) from
+- per fraud type: recall of the model's high tier (score >= fraud_model.HIGH_TIER) from
   out-of-fold scores (k-fold: no user is scored by a model that saw its label);
 - leave-one-type-out (LOTO): for each type, train on every user except that type's, then
   measure the recall of the high tier on that type, which the model has never seen;
@@ -20,7 +20,8 @@ import duckdb
 import numpy as np
 
 from offerwall import OfferwallError
-from offerwall.fraud_ml import HIGH_TIER, Dataset, Model, load_dataset
+from offerwall.fraud_ml import Dataset, load_dataset
+from offerwall.fraud_model import HIGH_TIER, Model
 
 FOLDS = 5
 MIN_LOTO_RECALL = 0.8

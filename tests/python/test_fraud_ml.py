@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from dbt_harness import NO_TESTS, REPO, Warehouse, shared_project
-from offerwall import OfferwallError, fraud_loto, fraud_ml
+from offerwall import OfferwallError, fraud_loto, fraud_ml, fraud_model
 from offerwall.generator.adaptive import ADAPTIVE_TYPES
 
 MART = "dev_marts_anti_fraud.fct_user_fraud_model_scores"
@@ -126,7 +126,7 @@ def test_model_columns_are_empty_until_trained(wh):
 
 def test_features_match_the_dbt_macro():
     text = (REPO / "macros" / "anti_fraud" / "fraud_model_features.sql").read_text(encoding="utf-8")
-    assert tuple(re.findall(r"'name': '(\w+)'", text)) == fraud_ml.FEATURES
+    assert tuple(re.findall(r"'name': '(\w+)'", text)) == fraud_model.FEATURES
 
 
 def test_train_records_a_version_and_scores_every_user(wh):
@@ -155,7 +155,7 @@ def test_train_records_a_version_and_scores_every_user(wh):
     assert queue and len(queue) == wh.scalar(f"select count(*) from {QUEUE}")
     assert all(r[0] == pytest.approx(r[4]) and r[2] == again["model_version"] for r in queue)
     high = [r for r in queue if r[1] == "high"]
-    assert high and all(r[0] >= fraud_ml.HIGH_TIER for r in high)
+    assert high and all(r[0] >= fraud_model.HIGH_TIER for r in high)
     assert all(re.fullmatch(r"\w+:\+\d+\.\d\d(; \w+:\+\d+\.\d\d){0,2}", r[3]) for r in high)
 
 
@@ -222,23 +222,23 @@ def test_high_tier_threshold_never_sees_the_evaluated_fold(wh):
 def test_precision_threshold_is_the_lowest_score_at_the_target():
     y = np.array([1, 1, 1, 0, 1, 0, 0, 0])
     score = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
-    assert fraud_ml.precision_threshold(y, score, target=1.0) == 0.7
-    assert fraud_ml.precision_threshold(y, score, target=0.8) == 0.5  # 4 of 5
+    assert fraud_model.precision_threshold(y, score, target=1.0) == 0.7
+    assert fraud_model.precision_threshold(y, score, target=0.8) == 0.5  # 4 of 5
     # a tie is kept whole: 0.7 and 0.6 share a score, so 1.0 precision stops at 0.8
-    assert fraud_ml.precision_threshold(y, np.array([0.9, 0.8, 0.7, 0.7, 0.5, 0.4, 0.3, 0.2]), target=1.0) == 0.8
-    assert fraud_ml.precision_threshold(np.zeros(3, dtype=int), np.array([0.9, 0.5, 0.1])) == fraud_ml.HIGH_TIER
+    assert fraud_model.precision_threshold(y, np.array([0.9, 0.8, 0.7, 0.7, 0.5, 0.4, 0.3, 0.2]), target=1.0) == 0.8
+    assert fraud_model.precision_threshold(np.zeros(3, dtype=int), np.array([0.9, 0.5, 0.1])) == fraud_model.HIGH_TIER
 
 
 def test_model_maps_its_threshold_to_the_high_tier():
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(400, len(fraud_ml.MODEL_INPUTS))) ** 2
+    x = rng.normal(size=(400, len(fraud_model.MODEL_INPUTS))) ** 2
     y = (x[:, 0] + rng.normal(scale=0.5, size=400) > 2.5).astype(int)
-    model = fraud_ml.Model(seed=0).fit(x, y)
+    model = fraud_model.Model(seed=0).fit(x, y)
     raw, score = model.raw_score(x), model.score(x)
-    assert ((raw >= model.threshold) == (score >= fraud_ml.HIGH_TIER)).all()
+    assert ((raw >= model.threshold) == (score >= fraud_model.HIGH_TIER)).all()
     assert (np.diff(score[np.argsort(raw)]) >= -1e-12).all() and 0 <= score.min() <= score.max() <= 1
     # the rarity of the generic part is measured against the legitimate users only
-    rarity = fraud_ml.Rarity().fit(x, y).transform(x)
+    rarity = fraud_model.Rarity().fit(x, y).transform(x)
     assert rarity.min() >= 0 and rarity[y == 1, 0].mean() > rarity[y == 0, 0].mean()
 
 
@@ -258,7 +258,7 @@ def _rings_world(seed: int = 0):
     nothing odd but its cohort: for the specific part it is like no fraud it saw, for the generic
     part one rare input, like many legitimate users."""
     rng = np.random.default_rng(seed)
-    names = fraud_ml.MODEL_INPUTS
+    names = fraud_model.MODEL_INPUTS
     col = names.index
 
     def users(n: int) -> np.ndarray:
@@ -269,7 +269,7 @@ def _rings_world(seed: int = 0):
     legit = users(600)
     legit[:20, col("signup_cohort_size")] = 2
     legit[20:23, col("signup_cohort_size")] = 3
-    others = [col(name) for name in fraud_ml.FEATURES if name != "signup_cohort_size"]
+    others = [col(name) for name in fraud_model.FEATURES if name != "signup_cohort_size"]
     legit[np.arange(200), rng.choice(others, 200)] = 20
     a, b, c = users(30), users(30), users(30)
     a[:20, col("signup_cohort_size")], a[:, col("user_coactivity_links")] = 12, 6
@@ -282,20 +282,20 @@ def test_coordination_part_catches_a_ring_type_it_never_saw(monkeypatch):
     legit, a, b, c = _rings_world()
     x = np.vstack([legit, a, b])
     y = np.r_[np.zeros(len(legit)), np.ones(len(a) + len(b))].astype(int)
-    model = fraud_ml.Model(seed=0).fit(x, y)
+    model = fraud_model.Model(seed=0).fit(x, y)
     # the coordination part reads one column: the cohort size's rarity among legitimate users
     view = model.coordination.view(c)
-    assert view.shape == (len(c), len(fraud_ml.COORDINATION_INPUTS))
-    np.testing.assert_allclose(view[:, 0], model.coordination.rarity.transform(c)[:, fraud_ml.MODEL_INPUTS.index(
+    assert view.shape == (len(c), len(fraud_model.COORDINATION_INPUTS))
+    np.testing.assert_allclose(view[:, 0], model.coordination.rarity.transform(c)[:, fraud_model.MODEL_INPUTS.index(
         "signup_cohort_size")])
     # `c` shares nothing with `a` and `b` but the cohort: the coordination part flags it, so does the
     # model, and its explanation names the cohort
     assert model.coordination.score(c).min() > 0.9
-    assert (model.score(c) >= fraud_ml.HIGH_TIER).mean() >= 0.9
+    assert (model.score(c) >= fraud_model.HIGH_TIER).mean() >= 0.9
     assert all(t.startswith("signup_cohort_size:") for t in model.top_features(c))
     # the legitimate users, cohorts of 2 and 3 included, stay below the high tier
-    assert (model.score(legit) >= fraud_ml.HIGH_TIER).mean() < 0.02
+    assert (model.score(legit) >= fraud_model.HIGH_TIER).mean() < 0.02
     # without the coordination part the two others miss most of `c` (what it is for)
-    monkeypatch.setattr(fraud_ml, "PARTS", ("specific", "generic"))
-    two_parts = fraud_ml.Model(seed=0).fit(x, y)
-    assert (two_parts.score(c) >= fraud_ml.HIGH_TIER).mean() < 0.5
+    monkeypatch.setattr(fraud_model, "PARTS", ("specific", "generic"))
+    two_parts = fraud_model.Model(seed=0).fit(x, y)
+    assert (two_parts.score(c) >= fraud_model.HIGH_TIER).mean() < 0.5
