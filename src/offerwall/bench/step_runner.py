@@ -18,14 +18,17 @@ from pathlib import Path
 POLL_SECONDS = 0.05
 TIMEOUT_RC = 124  # returncode of a step killed at the step timeout (as timeout(1))
 
-# Runs a command, then reports the peak RSS of its descendants (Linux ru_maxrss is in KiB).
+# Runs a command, then reports the peak RSS of its descendants (Linux ru_maxrss is in KiB). The
+# report is written whole or not at all (a step killed at its timeout kills the wrapper too, maybe
+# while it writes: an empty report once failed a test).
 _WRAPPER = r"""
-import json, resource, subprocess, sys
+import json, os, resource, subprocess, sys
 cmd, cwd, log_path, rss_path = json.loads(sys.argv[1])
 with open(log_path, "ab") as log:
     rc = subprocess.call(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
-with open(rss_path, "w") as fh:
+with open(rss_path + ".part", "w") as fh:
     json.dump({"rc": rc, "maxrss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}, fh)
+os.replace(rss_path + ".part", rss_path)
 sys.exit(rc)
 """
 
@@ -118,6 +121,7 @@ def run_step(
     returncode = child.wait()
     wall = time.perf_counter() - start
     maxrss = 0
+    Path(str(rss_path) + ".part").unlink(missing_ok=True)
     if rss_path.exists():
         report = json.loads(rss_path.read_text())
         maxrss = int(report["maxrss_kib"]) * 1024
