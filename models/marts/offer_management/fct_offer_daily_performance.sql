@@ -3,12 +3,10 @@
 -- expected_margin_usd (issue 11): the margin the day's completions are expected to end with,
 -- pending ones at their task type's credit probability and young credited ones at its
 -- reversal probability (int_completions_expected_margin), so recent days do not look like
--- declines.
+-- declines. Read from int_completions_expected_margin alone: the rows of fct_task_completions
+-- (both are int_task_completions_versioned's; equal_sum tests reconcile the two) with the
+-- expected margin, so no join of every completion with itself.
 with
-
-fct_task_completions as (
-    select * from {{ ref('fct_task_completions') }}
-),
 
 int_completions_expected_margin as (
     select * from {{ ref('int_completions_expected_margin') }}
@@ -32,10 +30,8 @@ aggregated as (
         sum(completions.revenue_usd) as revenue_usd,
         sum(completions.reward_cost_usd) as reward_cost_usd,
         sum(completions.margin_usd) as margin_usd,
-        sum(expected.expected_margin_usd) as expected_margin_usd
-    from fct_task_completions as completions
-    left join int_completions_expected_margin as expected
-        on completions.completion_id = expected.completion_id
+        sum(completions.expected_margin_usd) as expected_margin_usd
+    from int_completions_expected_margin as completions
     group by completions.offer_id, completions.completed_date
 ),
 
