@@ -184,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="exit 1 when the recall of any fraud type or overall is lower")
     fraud.add_argument("--model", action="store_true",
                        help="also evaluate the learned model (fraud-train's): per fraud type out-of-fold and "
-                            "leave-one-type-out recall, high-tier precision (needs the ml extra)")
+                            "leave-one-type-out recall (also on the users whose fraud had begun by the data's end), "
+                            "high-tier precision (needs the ml extra)")
     fraud.add_argument("--seed", type=_non_negative_int, default=0, metavar="N",
                        help="folds and model seed of --model (default: %(default)s)")
 

@@ -66,6 +66,26 @@ def test_rotating_farm_devices_each_serve_at_most_two_members(wh):
     assert sizes[0] >= 5
 
 
+def test_co_sequence_links_join_rings_once_they_act_and_few_legitimate_users(wh):
+    """co_sequence (int_user_sequence_links): the same tasks in the same order, started together
+    at a rare moment. It links the coordinated ring members whose ring has acted together (its
+    first session is before the data's end), none of those whose ring has not, and hardly any
+    legitimate user."""
+    with duckdb.connect(str(wh.db), read_only=True) as con:
+        observable = fraud_loto.observable_fraud(con)
+    linked = {u for (u,) in wh.query("""
+        select user_a_id from dev_intermediate.int_user_sequence_links
+        union select user_b_id from dev_intermediate.int_user_sequence_links""")}
+    ring = [u for (u,) in wh.query("select user_id from labels.fraud_users where fraud_type = 'coordinated_ring'")]
+    acted = [u for u in ring if u in observable]
+    assert acted and np.mean([u in linked for u in acted]) >= 0.8
+    assert not any(u in linked for u in ring if u not in observable)
+    legit = [u for (u,) in wh.query("""
+        select distinct user_id from dev_intermediate.int_task_completions_versioned
+        where user_id not in (select user_id from labels.fraud_users)""")]
+    assert np.mean([u in linked for u in legit]) < 0.005
+
+
 def test_referral_ring_is_a_referral_chain(wh):
     referred = wh.scalar(f"""
         select avg(case when component_referral_links >= 4 then 1.0 else 0 end)
@@ -185,7 +205,8 @@ def test_review_decisions_override_the_labels(wh):
 def test_leave_one_type_out_evaluation(wh):
     with duckdb.connect(str(wh.db), read_only=True) as con:
         data = fraud_ml.load_dataset(con)
-    report = fraud_loto.evaluate_model(data, seed=0)
+        observable = fraud_loto.observable_fraud(con)
+    report = fraud_loto.evaluate_model(data, seed=0, observable=observable)
     types = {r.fraud_type for r in report.rows}
     assert types == set(t for t in data.fraud_type.tolist() if t)
     by_type = {r.fraud_type: r for r in report.rows}
@@ -202,8 +223,21 @@ def test_leave_one_type_out_evaluation(wh):
     # coordination part: referral ring 0.22)
     for ring in ("referral_ring", "rotating_farm", "coordinated_ring"):
         assert by_type[ring].loto_recall >= 0.8, (ring, by_type[ring])
+    # beside the plain recall, the recall on the users whose fraud had begun by the data's end:
+    # only sleepers (not awake yet) and coordinated rings (not acted yet) can be left out
+    for r in report.rows:
+        assert r.observable is not None and r.observable <= r.labelled
+        if r.fraud_type not in ("sleeper", "coordinated_ring"):
+            assert r.observable == r.labelled and r.loto_recall_observable == r.loto_recall, r
+    assert by_type["sleeper"].observable < by_type["sleeper"].labelled  # 45 days: not every sleeper woke
     table = fraud_loto.format_report(report)
-    assert "LOTO recall" in table and "rotating_farm" in table
+    assert "LOTO recall" in table and "rotating_farm" in table and "LOTO recall obs." in table
+
+
+def test_observable_fraud_needs_the_generators_state(tmp_path):
+    with duckdb.connect(str(tmp_path / "no_sim.duckdb")) as con:
+        con.execute("create schema sim")
+        assert fraud_loto.observable_fraud(con) is None
 
 
 def test_high_tier_threshold_never_sees_the_evaluated_fold(wh):

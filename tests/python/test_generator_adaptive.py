@@ -47,3 +47,35 @@ def test_groups_and_referral_chains():
     sleepers = fr == adaptive.F_SLEEPER
     days = (users["wake_at"][sleepers] - users["signup_at"][sleepers]) / 86_400_000_000
     assert sleepers.any() and (days >= adaptive.SLEEP_DAYS[0]).all() and (days < adaptive.SLEEP_DAYS[1]).all()
+
+
+class _Catalog:
+    """Every offer valuable (3 tasks) and live through the whole period."""
+
+    def __init__(self, n: int = 5):
+        self.n_tasks = np.full(n, 3)
+        self.offers = {"created_at": np.zeros(n, dtype=np.int64), "inactive_from": np.full(n, 1 << 62)}
+
+
+def test_fraud_starts_when_the_fraud_first_acts():
+    """fraud_starts (what fraud-eval's observable population reads) is the moment the generator
+    first makes each user act as fraud: signup for most types, a sleeper's first burst, a
+    coordinated ring's first session (the first extra start extra_starts gives its members)."""
+    users = _users(0.04)
+    seed = 9
+    starts = adaptive.fraud_starts(users, seed)
+    fr = users["fraud_code"]
+    assert (starts[fr < 0] == -1).all()
+    plain = (fr >= 0) & (fr != adaptive.F_SLEEPER) & (fr != adaptive.F_COORDINATED)
+    assert np.array_equal(starts[plain], users["signup_at"][plain])
+    sleep = fr == adaptive.F_SLEEPER
+    assert sleep.any() and np.array_equal(starts[sleep], users["wake_at"][sleep])
+    assert (starts[sleep] >= users["signup_at"][sleep] + adaptive.SLEEP_DAYS[0] * 86_400_000_000).all()
+    who, at, _ = adaptive.extra_starts(users, _Catalog(), 0, 1 << 62, seed)
+    ring = np.flatnonzero(fr == adaptive.F_COORDINATED)
+    assert len(ring)
+    for member in ring:
+        acts = at[who == member]
+        # the session starts at the planned time plus each member's jitter (within the spread)
+        assert starts[member] <= acts.min() < starts[member] + adaptive.COORDINATED_SPREAD
+        assert starts[member] > users["signup_at"][member]

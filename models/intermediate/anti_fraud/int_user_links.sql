@@ -3,7 +3,8 @@
 -- (seen on the same device / IP) and coactivity (completed at least
 -- `fraud_graph_coactivity_min_tasks` of the same tasks within `fraud_graph_coactivity_minutes`
 -- of each other, on at least `fraud_graph_coactivity_min_days` days: one coincidence on a
--- popular offer is chance, the same again on another day is not). Devices and IPs seen with
+-- popular offer is chance, the same again on another day is not) and co_sequence (the same
+-- tasks in the same order, started together at a rare moment: int_user_sequence_links). Devices and IPs seen with
 -- more than `fraud_graph_max_users_per_key` users (carrier NAT, public hotspots) link nobody:
 -- they say nothing about a pair and would square the row count.
 {%- set window_minutes = var('fraud_graph_coactivity_minutes') %}
@@ -17,6 +18,10 @@ int_task_completions_versioned as (
 
 stg_offerwall__users as (
     select * from {{ ref('stg_offerwall__users') }}
+),
+
+int_user_sequence_links as (
+    select * from {{ ref('int_user_sequence_links') }}
 ),
 
 referrals as (
@@ -138,6 +143,8 @@ final as (
     select * from shared_network
     union all
     select * from coactivity
+    union all
+    select * from int_user_sequence_links
 )
 
 select * from final

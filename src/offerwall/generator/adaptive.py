@@ -126,12 +126,8 @@ def extra_starts(users: dict, cat, t0: int, t1: int, seed: int) -> tuple[np.ndar
     valuable = np.flatnonzero(cat.n_tasks >= 3)
     grp = users["ring_group"]
     for g in np.unique(grp[fr == F_COORDINATED]):
-        members = np.flatnonzero(grp == g)
-        grng = np.random.default_rng([seed, RNG_ADAPTIVE, 1, int(g)])
-        first = int(users["signup_at"][members].max())
-        days = np.sort(grng.uniform(1, 40, COORDINATED_SESSIONS))
-        times = first + (days * US_PER_DAY).astype(np.int64)
-        for k, t in enumerate(times):
+        members, grng, times = _ring_sessions(users, int(g), seed)
+        for t in times:
             live = valuable[(cat.offers["created_at"][valuable] <= t)
                             & (cat.offers["inactive_from"][valuable] > t + US_PER_DAY)]
             if not (t0 <= t < t1) or not len(live):
@@ -154,6 +150,36 @@ def extra_starts(users: dict, cat, t0: int, t1: int, seed: int) -> tuple[np.ndar
     if not who:
         return empty, empty, empty
     return np.concatenate(who), np.concatenate(at).astype(np.int64), np.concatenate(offer).astype(np.int64)
+
+
+def _ring_sessions(users: dict, group: int, seed: int) -> tuple[np.ndarray, np.random.Generator, np.ndarray]:
+    """A coordinated ring's members, its random stream (positioned after the session times) and the
+    planned times of its sessions (from a day after its last member signed up)."""
+    members = np.flatnonzero(users["ring_group"] == group)
+    grng = np.random.default_rng([seed, RNG_ADAPTIVE, 1, group])
+    first = int(users["signup_at"][members].max())
+    days = np.sort(grng.uniform(1, 40, COORDINATED_SESSIONS))
+    return members, grng, first + (days * US_PER_DAY).astype(np.int64)
+
+
+def fraud_starts(users: dict, seed: int) -> np.ndarray:
+    """When each user's fraudulent behaviour begins (microseconds; -1 for a legitimate user).
+
+    Signup for every type but two: a sleeper's first burst (wake_at) and a coordinated ring's
+    first planned session. Before that moment the account acts like anyone: nothing in the data
+    can tell it apart (fraud-eval's "observable" population).
+    """
+    fr = users["fraud_code"]
+    out = np.where(fr >= 0, users["signup_at"], -1).astype(np.int64)
+    if "ring_group" not in users:
+        return out
+    sleep = fr == F_SLEEPER
+    out[sleep] = users["wake_at"][sleep]
+    grp = users["ring_group"]
+    for g in np.unique(grp[fr == F_COORDINATED]):
+        members, _, times = _ring_sessions(users, int(g), seed)
+        out[members] = times[0]
+    return out
 
 
 def adjust(rng_seed: list[int], users: dict, uidx: np.ndarray, fr: np.ndarray, completed: np.ndarray,
