@@ -28,7 +28,7 @@ LATE_CHARGEBACK = dt.timedelta(days=30)
 # models whose incremental path this test proves (more may be incremental: all are compared)
 INCREMENTAL_MODELS = (
     "fct_task_completions", "base_offerwall__user_offers", "int_task_completions_versioned",
-    "int_user_completion_stats", "int_user_task_type_minutes",
+    "int_user_completion_stats", "int_user_task_type_minutes", "int_user_coactivity_evidence",
 )  # fmt: skip
 
 
@@ -290,3 +290,52 @@ def test_incremental_behaviour_features_recompute_exactly_the_touched_users(
     ):
         expected = true_sums[(user, task_type)] + (1000 if user in unchanged else 0)
         assert total == expected, (user, task_type, total, expected, user in unchanged)
+
+
+def _completions_by_task_day(wh: Warehouse, completions: Relation) -> dict[tuple[Any, Any], frozenset[tuple[Any, ...]]]:
+    """What co-activity reads of each (task, day)'s completions: id, user, completed_at."""
+    by_day: dict[tuple[Any, Any], set[tuple[Any, ...]]] = {}
+    for task, day, *row in wh.query(
+        f"select offer_task_id, completed_date, completion_id, user_id, completed_at from {completions.fqn} "
+        "where completed_at is not null"
+    ):
+        by_day.setdefault((task, day), set()).add(tuple(row))
+    return {key: frozenset(rows) for key, rows in by_day.items()}
+
+
+def test_incremental_coactivity_recomputes_exactly_the_touched_days(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """The co-activity evidence is incremental by (task, day): a day recomputes the (task, day)s
+    whose completions changed (new, erased, gone, moved in time) and the day either side (a pair
+    spans at most one midnight), and keeps every other stored row. Before the day, each stored
+    (task, day) gets a made-up pair (a row no build writes, with the day's stored fingerprint):
+    after it, the mark is still there on exactly the days not recomputed. Equality with a full
+    refresh is test_incremental_equals_full_refresh's."""
+    base, first = baseline_warehouse(tmp_path_factory)
+    assert first.success, first.summary()
+    completions, evidence = _model(base, "int_task_completions_versioned"), _model(base, "int_user_coactivity_evidence")
+    assert evidence.materialized == "incremental"
+    wh = base.copy_to(tmp_path / "incremental")
+
+    before = _completions_by_task_day(wh, completions)
+    stored_days = set(wh.query(f"select distinct offer_task_id, coactive_date from {evidence.fqn}"))
+    assert stored_days == set(before), "the stored (task, day)s are not the (task, day)s with completions"
+    wh.execute(
+        f"insert into {evidence.fqn} by name select distinct offer_task_id || '|' || coactive_date || '|mark' "
+        "as evidence_key, offer_task_id, coactive_date, '~mark_a' as user_a_id, '~mark_b' as user_b_id, "
+        f"day_completions, day_fingerprint from {evidence.fqn}"
+    )
+    wh.advance(2)
+    res = wh.dbt("build", *NO_TESTS)
+    assert res.success, res.summary()
+    after = _completions_by_task_day(wh, completions)
+
+    touched = {key for key in set(before) | set(after) if before.get(key) != after.get(key)}
+    recomputed = {(task, day + dt.timedelta(days=shift)) for task, day in touched for shift in (-1, 0, 1)}
+    kept = stored_days - recomputed
+    assert touched and kept, f"the day touched {len(touched)} of {len(stored_days)} (task, day)s: nothing to tell apart"
+    marked = set(wh.query(f"select offer_task_id, coactive_date from {evidence.fqn} where user_a_id = '~mark_a'"))
+    assert not marked - kept, f"{len(marked - kept)} recomputed (task, day)s kept the mark, e.g. {sorted(marked - kept)[:5]}"
+    assert not kept - marked, f"{len(kept - marked)} untouched (task, day)s were recomputed, e.g. {sorted(kept - marked)[:5]}"
+    assert set(wh.query(f"select distinct offer_task_id, coactive_date from {evidence.fqn}")) == set(after)
