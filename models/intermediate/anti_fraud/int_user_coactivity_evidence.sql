@@ -45,14 +45,6 @@ completions as (
     where completed_at is not null
 ),
 
-day_shifts as (
-    select -1 as shift
-    union all
-    select 0 as shift
-    union all
-    select 1 as shift
-),
-
 -- each (task, day) with completions and the fingerprint of what co-activity reads of them
 task_days as (
     select
@@ -65,6 +57,14 @@ task_days as (
 ),
 
 {% if is_incremental_run() %}
+    day_shifts as (
+        select -1 as shift
+        union all
+        select 0 as shift
+        union all
+        select 1 as shift
+    ),
+
     previous_days as (
         select distinct
             offer_task_id,
