@@ -67,19 +67,44 @@ referrals as (
     ),
 
 {% endfor %}
--- co-active pairs of users per task and day, stored incrementally (int_user_coactivity_evidence)
-coactivity as (
+-- co-active pairs of users per task and day, stored incrementally (int_user_coactivity_evidence).
+-- Its rows are distinct (task, day, pair), so a pair with fewer rows than the tasks or days it
+-- needs cannot qualify: a plain count drops those (most pairs meet once, by chance) before the
+-- distinct counts.
+coactive_evidence as (
     select
         user_a_id,
         user_b_id,
-        'coactivity' as link_type,
-        count(distinct offer_task_id) as evidence_count
+        offer_task_id,
+        coactive_date
     from int_user_coactivity_evidence
     where user_a_id is not null
+),
+
+coactive_candidates as (
+    select
+        user_a_id,
+        user_b_id
+    from coactive_evidence
     group by user_a_id, user_b_id
+    having count(*) >= {{ [var('fraud_graph_coactivity_min_tasks'), var('fraud_graph_coactivity_min_days')] | max }}
+),
+
+coactivity as (
+    select
+        coactive_evidence.user_a_id,
+        coactive_evidence.user_b_id,
+        'coactivity' as link_type,
+        count(distinct coactive_evidence.offer_task_id) as evidence_count
+    from coactive_evidence
+    inner join coactive_candidates
+        on
+        coactive_evidence.user_a_id = coactive_candidates.user_a_id
+        and coactive_evidence.user_b_id = coactive_candidates.user_b_id
+    group by coactive_evidence.user_a_id, coactive_evidence.user_b_id
     having
-        count(distinct offer_task_id) >= {{ var('fraud_graph_coactivity_min_tasks') }}
-        and count(distinct coactive_date) >= {{ var('fraud_graph_coactivity_min_days') }}
+        count(distinct coactive_evidence.offer_task_id) >= {{ var('fraud_graph_coactivity_min_tasks') }}
+        and count(distinct coactive_evidence.coactive_date) >= {{ var('fraud_graph_coactivity_min_days') }}
 ),
 
 final as (
