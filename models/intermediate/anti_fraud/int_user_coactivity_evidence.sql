@@ -8,8 +8,10 @@
 -- co-activity reads) with the stored one; a changed, new or vanished (task, day) is touched,
 -- whatever the reason (a new completion, an erasure renaming its user, a completion that left
 -- staging, a changed completed_at). A pair is at most one midnight apart (the window is at most
--- a day), so the evidence of a touched day and of the days either side is recomputed, from
--- the completions of those days and of the day either side of each. A recomputed day's stored
+-- a day), and only completions in a day's first or last window (its head, its tail) pair across
+-- midnight: so a touched day is recomputed, and so is the day before when its head changed and
+-- the day after when its tail changed (head and tail have their own fingerprints), from the
+-- completions of those days and of the day either side of each. A recomputed day's stored
 -- rows that no longer occur are written with day_completions = 0 and deleted by the post-hook.
 -- Merged on evidence_key.
 {%- set window_minutes = var('fraud_graph_coactivity_minutes') %}
@@ -40,20 +42,56 @@ completions as (
         user_id,
         offer_task_id,
         completed_at,
-        completed_date
+        completed_date,
+        -- in the day's first / last window: the completions that can pair across midnight
+        mod({{ epoch_seconds('completed_at') }}, 86400) <= {{ window_minutes * 60 }} as is_day_head,
+        mod({{ epoch_seconds('completed_at') }}, 86400) >= {{ 86400 - window_minutes * 60 }} as is_day_tail
     from int_task_completions_versioned
     where completed_at is not null
 ),
 
--- each (task, day) with completions and the fingerprint of what co-activity reads of them
+-- each (task, day) with completions and the fingerprint of what co-activity reads of them,
+-- of the whole day and of its head and tail
+{% for edge in ['head', 'tail'] %}
+    day_{{ edge }}s as (
+        select
+            offer_task_id,
+            completed_date,
+            count(*) as {{ edge }}_completions,
+            {{ row_set_fingerprint(['completion_id', 'user_id', 'completed_at']) }} as {{ edge }}_fingerprint
+        from completions
+        where is_day_{{ edge }}
+        group by offer_task_id, completed_date
+    ),
+
+{% endfor %}
 task_days as (
     select
-        offer_task_id,
-        completed_date as coactive_date,
-        count(*) as day_completions,
-        {{ row_set_fingerprint(['completion_id', 'user_id', 'completed_at']) }} as day_fingerprint
-    from completions
-    group by offer_task_id, completed_date
+        whole_days.offer_task_id,
+        whole_days.coactive_date,
+        whole_days.day_completions,
+        whole_days.day_fingerprint,
+        coalesce(day_heads.head_completions, 0) as head_completions,
+        day_heads.head_fingerprint,
+        coalesce(day_tails.tail_completions, 0) as tail_completions,
+        day_tails.tail_fingerprint
+    from (
+        select
+            offer_task_id,
+            completed_date as coactive_date,
+            count(*) as day_completions,
+            {{ row_set_fingerprint(['completion_id', 'user_id', 'completed_at']) }} as day_fingerprint
+        from completions
+        group by offer_task_id, completed_date
+    ) as whole_days
+    left join day_heads
+        on
+        whole_days.offer_task_id = day_heads.offer_task_id
+        and whole_days.coactive_date = day_heads.completed_date
+    left join day_tails
+        on
+        whole_days.offer_task_id = day_tails.offer_task_id
+        and whole_days.coactive_date = day_tails.completed_date
 ),
 
 {% if is_incremental_run() %}
@@ -70,35 +108,60 @@ task_days as (
             offer_task_id,
             coactive_date,
             day_completions,
-            day_fingerprint
+            day_fingerprint,
+            head_completions,
+            head_fingerprint,
+            tail_completions,
+            tail_fingerprint
         from {{ this }}
     ),
 
-    -- new (task, day)s, changed ones, and those whose completions all left
-    touched_days as (
+    compared_days as (
         select
             coalesce(task_days.offer_task_id, previous_days.offer_task_id) as offer_task_id,
-            coalesce(task_days.coactive_date, previous_days.coactive_date) as coactive_date
+            coalesce(task_days.coactive_date, previous_days.coactive_date) as coactive_date,
+            -- new (task, day)s, changed ones, and those whose completions all left
+            (
+                previous_days.offer_task_id is null
+                or task_days.offer_task_id is null
+                or task_days.day_completions <> previous_days.day_completions
+                or task_days.day_fingerprint is null
+                or previous_days.day_fingerprint is null
+                or task_days.day_fingerprint <> previous_days.day_fingerprint
+            ) as is_touched,
+            {% for edge in ['head', 'tail'] -%}
+                -- a (task, day) with no {{ edge }} completion before or after: unchanged {{ edge }}
+                (
+                    coalesce(task_days.{{ edge }}_completions, 0) <> coalesce(previous_days.{{ edge }}_completions, 0)
+                    or (
+                        coalesce(task_days.{{ edge }}_completions, 0) > 0
+                        and (
+                            task_days.{{ edge }}_fingerprint is null
+                            or previous_days.{{ edge }}_fingerprint is null
+                            or task_days.{{ edge }}_fingerprint <> previous_days.{{ edge }}_fingerprint
+                        )
+                    )
+                ) as is_{{ edge }}_touched{{ ',' if not loop.last }}
+            {% endfor %}
         from task_days
         full outer join previous_days
             on
             task_days.offer_task_id = previous_days.offer_task_id
             and task_days.coactive_date = previous_days.coactive_date
-        where previous_days.offer_task_id is null
-            or task_days.offer_task_id is null
-            or task_days.day_completions <> previous_days.day_completions
-            or task_days.day_fingerprint is null
-            or previous_days.day_fingerprint is null
-            or task_days.day_fingerprint <> previous_days.day_fingerprint
     ),
 
-    -- the days whose evidence is recomputed: a touched day and the day either side
+    -- the days whose evidence is recomputed: a touched day, the day before when its head changed
+    -- (pairs of that day's tail with this head), the day after when its tail changed
     recomputed_days as (
         select distinct
-            touched_days.offer_task_id,
-            {{ dbt.dateadd('day', 'day_shifts.shift', 'touched_days.coactive_date') }} as coactive_date
-        from touched_days
-        cross join day_shifts
+            compared_days.offer_task_id,
+            {{ dbt.dateadd('day', 'day_shifts.shift', 'compared_days.coactive_date') }} as coactive_date
+        from compared_days
+        inner join day_shifts
+            on
+            (day_shifts.shift = 0 and compared_days.is_touched)
+            or (day_shifts.shift = -1 and compared_days.is_head_touched)
+            or (day_shifts.shift = 1 and compared_days.is_tail_touched)
     ),
 
     -- the days read to recompute them: each recomputed day and the day either side
@@ -211,7 +274,11 @@ day_rows as (
         coactive_pairs.user_a_id,
         coactive_pairs.user_b_id,
         days_batch.day_completions,
-        days_batch.day_fingerprint
+        days_batch.day_fingerprint,
+        days_batch.head_completions,
+        days_batch.head_fingerprint,
+        days_batch.tail_completions,
+        days_batch.tail_fingerprint
     from days_batch
     left join coactive_pairs
         on
@@ -232,9 +299,13 @@ recomputed as (
         user_b_id,
         -- dates
         coactive_date,
-        -- the (task, day)'s completions and their fingerprint (the incremental run's change detector)
+        -- the (task, day)'s completions and their fingerprints (the incremental run's change detector)
         day_completions,
-        day_fingerprint
+        day_fingerprint,
+        head_completions,
+        head_fingerprint,
+        tail_completions,
+        tail_fingerprint
     from day_rows
 ),
 
@@ -253,7 +324,11 @@ recomputed as (
             previous.coactive_date,
             -- deletion mark
             0 as day_completions,
-            previous.day_fingerprint
+            previous.day_fingerprint,
+            previous.head_completions,
+            previous.head_fingerprint,
+            previous.tail_completions,
+            previous.tail_fingerprint
         from {{ this }} as previous
         inner join recomputed_days
             on
