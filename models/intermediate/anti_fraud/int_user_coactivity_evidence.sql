@@ -52,6 +52,16 @@ completions as (
 
 -- each (task, day) with completions and the fingerprint of what co-activity reads of them,
 -- of the whole day and of its head and tail
+whole_days as (
+    select
+        offer_task_id,
+        completed_date as coactive_date,
+        count(*) as day_completions,
+        {{ row_set_fingerprint(['completion_id', 'user_id', 'completed_at']) }} as day_fingerprint
+    from completions
+    group by offer_task_id, completed_date
+),
+
 {% for edge in ['head', 'tail'] %}
     day_{{ edge }}s as (
         select
@@ -75,15 +85,7 @@ task_days as (
         day_heads.head_fingerprint,
         coalesce(day_tails.tail_completions, 0) as tail_completions,
         day_tails.tail_fingerprint
-    from (
-        select
-            offer_task_id,
-            completed_date as coactive_date,
-            count(*) as day_completions,
-            {{ row_set_fingerprint(['completion_id', 'user_id', 'completed_at']) }} as day_fingerprint
-        from completions
-        group by offer_task_id, completed_date
-    ) as whole_days
+    from whole_days
     left join day_heads
         on
         whole_days.offer_task_id = day_heads.offer_task_id
