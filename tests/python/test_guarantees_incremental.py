@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 import pytest
+import yaml
 from dbt_harness import NO_TESTS, Relation, Warehouse, baseline_warehouse, compare_warehouses, shared_project
 
 GENERATE = {"users": 1500, "days": 40, "seed": 23, "bad_rate": 0.01, "fraud_rate": 0.03}
@@ -28,7 +29,7 @@ LATE_CHARGEBACK = dt.timedelta(days=30)
 # models whose incremental path this test proves (more may be incremental: all are compared)
 INCREMENTAL_MODELS = (
     "fct_task_completions", "base_offerwall__user_offers", "int_task_completions_versioned",
-    "int_user_completion_stats", "int_user_task_type_minutes",
+    "int_user_completion_stats", "int_user_task_type_minutes", "int_user_coactivity_evidence",
 )  # fmt: skip
 
 
@@ -146,6 +147,9 @@ def test_build_is_idempotent(tmp_path_factory: pytest.TempPathFactory, tmp_path:
 
 
 ACCEPT_LOAD = {"accept_raw_load": True}
+COACTIVITY_MINUTES = yaml.safe_load((Path(__file__).parents[2] / "dbt_project.yml").read_text())["vars"][
+    "fraud_graph_coactivity_minutes"
+]
 
 
 def _model(wh: Warehouse, name: str) -> Relation:
@@ -290,3 +294,62 @@ def test_incremental_behaviour_features_recompute_exactly_the_touched_users(
     ):
         expected = true_sums[(user, task_type)] + (1000 if user in unchanged else 0)
         assert total == expected, (user, task_type, total, expected, user in unchanged)
+
+
+def _completions_by_task_day(wh: Warehouse, completions: Relation) -> dict[tuple[Any, Any, str], frozenset[tuple[Any, ...]]]:
+    """What co-activity reads of each (task, day)'s completions (id, user, completed_at): of the
+    whole day ('day'), of its first window ('head') and of its last ('tail')."""
+    window = COACTIVITY_MINUTES * 60
+    by_day: dict[tuple[Any, Any, str], set[tuple[Any, ...]]] = {}
+    for task, day, completion_id, user_id, completed_at in wh.query(
+        f"select offer_task_id, completed_date, completion_id, user_id, completed_at from {completions.fqn} "
+        "where completed_at is not null"
+    ):
+        second_of_day = completed_at.hour * 3600 + completed_at.minute * 60 + completed_at.second
+        parts = ["day"] + ["head"] * (second_of_day <= window) + ["tail"] * (second_of_day >= 86400 - window)
+        for part in parts:
+            by_day.setdefault((task, day, part), set()).add((completion_id, user_id, completed_at))
+    return {key: frozenset(rows) for key, rows in by_day.items()}
+
+
+def test_incremental_coactivity_recomputes_exactly_the_touched_days(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """The co-activity evidence is incremental by (task, day): a day recomputes the (task, day)s
+    whose completions changed (new, erased, gone, moved in time), the day before one whose first
+    window changed and the day after one whose last window changed (a pair spans at most one
+    midnight, from those windows), and keeps every other stored row. Before the day, each stored
+    (task, day) gets a made-up pair (a row no build writes, with the day's stored fingerprint):
+    after it, the mark is still there on exactly the days not recomputed. Equality with a full
+    refresh is test_incremental_equals_full_refresh's."""
+    base, first = baseline_warehouse(tmp_path_factory)
+    assert first.success, first.summary()
+    completions, evidence = _model(base, "int_task_completions_versioned"), _model(base, "int_user_coactivity_evidence")
+    assert evidence.materialized == "incremental"
+    wh = base.copy_to(tmp_path / "incremental")
+
+    before = _completions_by_task_day(wh, completions)
+    stored_days = set(wh.query(f"select distinct offer_task_id, coactive_date from {evidence.fqn}"))
+    days_before = {(task, day) for task, day, part in before if part == "day"}
+    assert stored_days == days_before, "the stored (task, day)s are not the (task, day)s with completions"
+    wh.execute(  # the day's stored counts and fingerprints copied: the mark changes no (task, day)
+        f"insert into {evidence.fqn} by name select distinct * replace (offer_task_id || '|' || coactive_date "
+        "|| '|mark' as evidence_key, '~mark_a' as user_a_id, '~mark_b' as user_b_id) from " + evidence.fqn
+    )
+    wh.advance(2)
+    res = wh.dbt("build", *NO_TESTS)
+    assert res.success, res.summary()
+    after = _completions_by_task_day(wh, completions)
+
+    changed = {key for key in set(before) | set(after) if before.get(key) != after.get(key)}
+    shifts = {"day": 0, "head": -1, "tail": 1}  # a changed head changes the day before's pairs
+    recomputed = {(task, day + dt.timedelta(days=shifts[part])) for task, day, part in changed}
+    touched = {(task, day) for task, day, part in changed if part == "day"}
+    assert recomputed - touched, "no changed head or tail: the neighbour rule is not exercised"
+    kept = stored_days - recomputed
+    assert touched and kept, f"the day touched {len(touched)} of {len(stored_days)} (task, day)s: nothing to tell apart"
+    marked = set(wh.query(f"select offer_task_id, coactive_date from {evidence.fqn} where user_a_id = '~mark_a'"))
+    assert not marked - kept, f"{len(marked - kept)} recomputed (task, day)s kept the mark, e.g. {sorted(marked - kept)[:5]}"
+    assert not kept - marked, f"{len(kept - marked)} untouched (task, day)s were recomputed, e.g. {sorted(kept - marked)[:5]}"
+    days_after = {(task, day) for task, day, part in after if part == "day"}
+    assert set(wh.query(f"select distinct offer_task_id, coactive_date from {evidence.fqn}")) == days_after

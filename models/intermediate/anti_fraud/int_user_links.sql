@@ -7,13 +7,18 @@
 -- tasks in the same order, started together at a rare moment: int_user_sequence_links). Devices and IPs seen with
 -- more than `fraud_graph_max_users_per_key` users (carrier NAT, public hotspots) link nobody:
 -- they say nothing about a pair and would square the row count.
-{%- set window_minutes = var('fraud_graph_coactivity_minutes') %}
+-- The co-activity self-join is incremental in int_user_coactivity_evidence (pairs per task and
+-- day); this model counts its evidence per pair.
 {{ config(materialized='table') }}
 
 with
 
 int_task_completions_versioned as (
     select * from {{ ref('int_task_completions_versioned') }}
+),
+
+int_user_coactivity_evidence as (
+    select * from {{ ref('int_user_coactivity_evidence') }}
 ),
 
 stg_offerwall__users as (
@@ -67,72 +72,44 @@ referrals as (
     ),
 
 {% endfor %}
--- completions bucketed by time: a pair within the window is in the same or the next bucket.
--- Each completion is also listed under its two neighbouring buckets (`neighbours`), so the
--- self-join is an equality on (task, bucket): it pairs only completions of a task at most one
--- bucket apart (a range condition on the bucket would pair every completion of a popular task
--- first and filter after: 42 s instead of under 2 at 1M rows).
-timed as (
+-- co-active pairs of users per task and day, stored incrementally (int_user_coactivity_evidence).
+-- Its rows are distinct (task, day, pair), so a pair with fewer rows than the tasks or days it
+-- needs cannot qualify: a plain count drops those (most pairs meet once, by chance) before the
+-- distinct counts.
+coactive_evidence as (
     select
-        user_id,
+        user_a_id,
+        user_b_id,
         offer_task_id,
-        completed_at,
-        cast(
-            floor({{ epoch_seconds('completed_at') }} / {{ window_minutes * 60 }})
-            as {{ dbt.type_bigint() }}
-        ) as time_bucket
-    from int_task_completions_versioned
-    where completed_at is not null
+        coactive_date
+    from int_user_coactivity_evidence
+    where user_a_id is not null
 ),
 
-bucket_shifts as (
-    select -1 as shift
-    union all
-    select 0 as shift
-    union all
-    select 1 as shift
-),
-
-neighbours as (
+coactive_candidates as (
     select
-        timed.user_id,
-        timed.offer_task_id,
-        timed.completed_at,
-        timed.time_bucket + bucket_shifts.shift as time_bucket
-    from timed
-    cross join bucket_shifts
-),
-
-coactive_tasks as (
-    select
-        a.user_id as user_a_id,
-        b.user_id as user_b_id,
-        a.offer_task_id,
-        cast(a.completed_at as date) as coactive_date
-    from timed as a
-    inner join neighbours as b
-        on
-        a.offer_task_id = b.offer_task_id
-        and a.time_bucket = b.time_bucket
-        and a.user_id < b.user_id
-    where
-        abs(
-            {{ epoch_seconds('b.completed_at') }}
-            - {{ epoch_seconds('a.completed_at') }}
-        ) <= {{ window_minutes * 60 }}
+        user_a_id,
+        user_b_id
+    from coactive_evidence
+    group by user_a_id, user_b_id
+    having count(*) >= {{ [var('fraud_graph_coactivity_min_tasks'), var('fraud_graph_coactivity_min_days')] | max }}
 ),
 
 coactivity as (
     select
-        user_a_id,
-        user_b_id,
+        coactive_evidence.user_a_id,
+        coactive_evidence.user_b_id,
         'coactivity' as link_type,
-        count(distinct offer_task_id) as evidence_count
-    from coactive_tasks
-    group by user_a_id, user_b_id
+        count(distinct coactive_evidence.offer_task_id) as evidence_count
+    from coactive_evidence
+    inner join coactive_candidates
+        on
+        coactive_evidence.user_a_id = coactive_candidates.user_a_id
+        and coactive_evidence.user_b_id = coactive_candidates.user_b_id
+    group by coactive_evidence.user_a_id, coactive_evidence.user_b_id
     having
-        count(distinct offer_task_id) >= {{ var('fraud_graph_coactivity_min_tasks') }}
-        and count(distinct coactive_date) >= {{ var('fraud_graph_coactivity_min_days') }}
+        count(distinct coactive_evidence.offer_task_id) >= {{ var('fraud_graph_coactivity_min_tasks') }}
+        and count(distinct coactive_evidence.coactive_date) >= {{ var('fraud_graph_coactivity_min_days') }}
 ),
 
 final as (
