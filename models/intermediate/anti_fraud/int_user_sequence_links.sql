@@ -42,25 +42,9 @@ task_rates as (
     group by offer_task_id
 ),
 
-bucket_shifts as (
-    select -1 as shift
-    union all
-    select 0 as shift
-    union all
-    select 1 as shift
-),
-
--- each completion under its own and its two neighbouring buckets: the join below is an
--- equality on (task, bucket), as in int_user_links
-neighbours as (
-    select
-        timed.user_id,
-        timed.offer_task_id,
-        timed.completed_second,
-        timed.time_bucket + bucket_shifts.shift as time_bucket
-    from timed
-    cross join bucket_shifts
-),
+-- each completion under its own and its two neighbouring buckets (`neighbours`, macro
+-- window_neighbours): the join below is an equality on (task, bucket)
+{{ window_neighbours('timed', ['user_id', 'offer_task_id', 'completed_second']) }}
 
 -- directed: each user's completion (the anchor) with every other user's of the same task
 -- within the window
@@ -113,38 +97,24 @@ anchors as (
 ),
 
 -- the tasks each of them completed after the anchor, within the sequence's hours
-user_next as (
-    select
-        anchors.user_id,
-        anchors.partner_id,
-        anchors.anchor_task_id,
-        anchors.anchor_second,
-        later.offer_task_id,
-        later.completed_second
-    from anchors
-    inner join timed as later
-        on
-        anchors.user_id = later.user_id
-        and anchors.anchor_second < later.completed_second
-        and anchors.anchor_second + {{ sequence_seconds }} >= later.completed_second
-),
+{% for side, who, when in [('user', 'user_id', 'anchor_second'), ('partner', 'partner_id', 'partner_second')] %}
+    {{ side }}_next as (
+        select
+            anchors.user_id,
+            anchors.partner_id,
+            anchors.anchor_task_id,
+            anchors.anchor_second,
+            later.offer_task_id,
+            later.completed_second
+        from anchors
+        inner join timed as later
+            on
+            anchors.{{ who }} = later.user_id
+            and anchors.{{ when }} < later.completed_second
+            and anchors.{{ when }} + {{ sequence_seconds }} >= later.completed_second
+    ),
 
-partner_next as (
-    select
-        anchors.user_id,
-        anchors.partner_id,
-        anchors.anchor_task_id,
-        anchors.anchor_second,
-        later.offer_task_id,
-        later.completed_second
-    from anchors
-    inner join timed as later
-        on
-        anchors.partner_id = later.user_id
-        and anchors.partner_second < later.completed_second
-        and anchors.partner_second + {{ sequence_seconds }} >= later.completed_second
-),
-
+{% endfor %}
 -- the later tasks both did, ranked in each one's order: a task at the same rank for both is
 -- in the same order
 shared_next as (
