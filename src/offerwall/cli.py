@@ -138,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     bq.add_argument("--parquet", default=None, metavar="DIR", help="folder of <table>.parquet files to load")
     bq.add_argument("--v2-dataset", default="raw_v2", metavar="NAME",
                     help="dataset for the v2 tables, loaded when the source has them (default: raw_v2)")
+    bq.add_argument("--labels-dataset", default="labels", metavar="NAME",
+                    help="dataset for the fraud labels, loaded when the source has them (default: labels)")
 
     bench = sub.add_parser(
         "bench", help="benchmark generation and dbt builds at several scales",
@@ -303,6 +305,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             duckdb_path=args.duckdb,
             parquet_dir=args.parquet,
             v2_dataset=args.v2_dataset,
+            labels_dataset=args.labels_dataset,
         )
     elif args.command == "bench":
         from offerwall.bench import run_bench
