@@ -24,8 +24,9 @@ from typing import Any
 import pyarrow as pa
 
 from offerwall import OfferwallError
-from offerwall.fraud_ml import MART, ML_SCHEMA, SCORE_COLUMNS, VERSION_COLUMNS, dataset_from_rows, dataset_sql, \
-    fit_and_score, report
+from offerwall.fraud_ml import (
+    MART, ML_SCHEMA, SCORE_COLUMNS, VERSION_COLUMNS, dataset_from_rows, dataset_sql, fit_and_score, report,
+)
 
 MARTS_LAYER = "marts_anti_fraud"  # dbt_project.yml: the anti_fraud marts' +schema
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_\-.]+$")  # GCP project ids and dataset names (as offerwall erase)

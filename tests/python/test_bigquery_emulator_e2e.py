@@ -550,10 +550,27 @@ def test_fraud_train_on_bigquery_scores_the_mart_as_duckdb_would(world: World, b
     assert [(f.name, f.field_type) for f in schema] == [
         ("user_id", "STRING"), ("model_version", "STRING"), ("model_score", "FLOAT"),
         ("top_features", "STRING"), ("scored_at", "TIMESTAMP")]
+    assert {s["scored_at"] for s in scores} == {latest["trained_at"]}
+
+    # The same data on DuckDB gives the same model: a copy of the DuckDB warehouse whose mart holds
+    # the BigQuery mart's rows (the engines' features may differ in the last digits, see
+    # NOT_COMPARED), with its own labels and decisions, trained with the same seed; side by side
+    # with the BigQuery rebuild of what reads the scores.
+    copy = tmp_path / "same-data.duckdb"
+    copy.write_bytes(world.db.read_bytes())
+    if world.db.with_name(world.db.name + ".wal").exists():
+        copy.with_name(copy.name + ".wal").write_bytes(world.db.with_name(world.db.name + ".wal").read_bytes())
+    bq_mart = client.query(f"select * from {mart}").result().to_arrow(create_bqstorage_client=False)
+    with duckdb.connect(str(copy)) as con:
+        con.register("bq_mart", bq_mart)
+        con.execute(f"create or replace table {SCHEMA_PREFIX}_marts_anti_fraud.{mart_name} as select * from bq_mart")
+    run_parallel([
+        ([DBT, "build", "--target", "bigquery_emulator", "--select", "stg_ml__fraud_model_scores+",
+          "--target-path", str(tmp_path / "target-bq-model")], env),
+        ([OFFERWALL, "fraud-train", "--duckdb", str(copy)], env),
+    ])
 
     # dbt reads them: the mart and the review queue carry every user's score
-    run([DBT, "build", "--target", "bigquery_emulator", "--select", "stg_ml__fraud_model_scores+",
-         "--target-path", str(tmp_path / "target-bq-model")], env)
     by_user = {s["user_id"]: s for s in scores}
     rows = bq_values(client, f"select user_id, model_score, model_version, model_top_features, model_risk_tier "
                              f"from {mart}")
@@ -566,18 +583,6 @@ def test_fraud_train_on_bigquery_scores_the_mart_as_duckdb_would(world: World, b
                               f"from `{project}`.`{SCHEMA_PREFIX}_marts_anti_fraud`.`fct_fraud_review_queue`")
     assert queue[0]["n"] == queue[0]["scored"] > 0
 
-    # The same data on DuckDB gives the same model: a copy of the DuckDB warehouse whose mart holds
-    # the BigQuery mart's rows (the engines' features may differ in the last digits, see
-    # NOT_COMPARED), with its own labels and decisions, trained with the same seed.
-    copy = tmp_path / "same-data.duckdb"
-    copy.write_bytes(world.db.read_bytes())
-    if world.db.with_name(world.db.name + ".wal").exists():
-        copy.with_name(copy.name + ".wal").write_bytes(world.db.with_name(world.db.name + ".wal").read_bytes())
-    bq_mart = client.query(f"select * from {mart}").result().to_arrow(create_bqstorage_client=False)
-    with duckdb.connect(str(copy)) as con:
-        con.register("bq_mart", bq_mart)
-        con.execute(f"create or replace table {SCHEMA_PREFIX}_marts_anti_fraud.{mart_name} as select * from bq_mart")
-    run([OFFERWALL, "fraud-train", "--duckdb", str(copy)], env)
     with duckdb.connect(str(copy), read_only=True) as con:
         d_version = dict(zip(
             ("sha", "rows", "positives", "reviews", "metrics", "coefficients"),
