@@ -10,7 +10,8 @@ another build: between the builds reviewers' decisions are saved through the app
 each engine (BigQuery: ops.fraud_review_decisions; DuckDB: the ops store), the second build
 carries them into the review marts, and then every data-access function of the app, configured
 from the environment variables production uses, returns the same rows on the emulator as on
-DuckDB.
+DuckDB. Last, `offerwall fraud-train --bigquery-project` trains the learned model on the emulator's
+marts, labels and those decisions, and dbt rebuilds what reads its scores (issue 18).
 """
 
 from __future__ import annotations
