@@ -13,6 +13,9 @@ Where the rows come from:
 - ``duckdb_path`` (and no ``parquet_dir``): the raw schema of that DuckDB file, exported to Parquet in
   a temporary folder first; with neither, ``$DUCKDB_PATH`` (default ``warehouse.duckdb``);
 - both: export the DuckDB file into ``parquet_dir``, then load it.
+A generated source's fraud labels (``labels.fraud_users``, the ground truth ``offerwall fraud-train``
+learns from) go along: exported to ``<folder>/labels/`` and loaded into the dataset ``labels``
+(``--labels-dataset``), replaced like the raw tables; a source without them loads none.
 
 Where it goes:
 - real BigQuery: Application Default Credentials (``gcloud auth application-default login``, a
@@ -38,7 +41,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from offerwall import OfferwallError
-from offerwall.raw_io import RAW_TABLES, export_raw_parquet
+from offerwall.raw_io import LABEL_TABLES, LABELS_SCHEMA, RAW_TABLES, export_labels_parquet, export_raw_parquet
 from offerwall.source_v2.contract import RAW_V2_SCHEMA, export_v2_parquet
 
 EMULATOR_ENV = "BIGQUERY_EMULATOR_HOST"
@@ -248,21 +251,66 @@ def _drop_if_layout_differs(client: Any, table_id: str, config: Any, retry: Any)
     return True
 
 
+def _export(duckdb_path: str, out: Path) -> Path:
+    export_raw_parquet(duckdb_path, out)
+    export_v2_parquet(duckdb_path, out / RAW_V2_SCHEMA)  # nothing when the source has no raw_v2
+    export_labels_parquet(duckdb_path, out / LABELS_SCHEMA)  # nothing when it has no labels
+    return out
+
+
 def _resolve_parquet(duckdb_path: str | None, parquet_dir: str | None, scratch: Path) -> Path:
     if duckdb_path:
-        out = Path(parquet_dir) if parquet_dir else scratch
-        export_raw_parquet(duckdb_path, out)
-        export_v2_parquet(duckdb_path, out / RAW_V2_SCHEMA)  # nothing when the source has no raw_v2
-        return out
+        return _export(duckdb_path, Path(parquet_dir) if parquet_dir else scratch)
     if parquet_dir:
         folder = Path(parquet_dir)
         if not folder.is_dir():
             raise OfferwallError(f"Parquet folder not found: {folder}")
         return folder
-    default = os.environ.get("DUCKDB_PATH", "warehouse.duckdb")
-    export_raw_parquet(default, scratch)
-    export_v2_parquet(default, scratch / RAW_V2_SCHEMA)
-    return scratch
+    return _export(os.environ.get("DUCKDB_PATH", "warehouse.duckdb"), scratch)
+
+
+def load_and_count(client: Any, table_id: str, data: pa.Table, config: Any, location: str | None,
+                   retry: Any) -> int:
+    """One load job of `data` into `table_id` (CSV on the emulator, else Parquet, as `config` says);
+    the rows now in the table, checked equal to the rows sent."""
+    from google.cloud import bigquery
+
+    use_csv = config.source_format == bigquery.SourceFormat.CSV
+    payload = to_csv_bytes(data, table_id) if use_csv else to_parquet_bytes(data)
+    job = client.load_table_from_file(io.BytesIO(payload), table_id, job_config=config, location=location,
+                                      rewind=True, timeout=LOAD_TIMEOUT_SECONDS)
+    job.result(retry=retry, timeout=LOAD_TIMEOUT_SECONDS)
+    loaded = client.get_table(table_id, retry=retry, timeout=API_TIMEOUT_SECONDS).num_rows
+    if config.write_disposition == bigquery.WriteDisposition.WRITE_TRUNCATE and loaded != data.num_rows:
+        raise OfferwallError(f"{table_id}: loaded {loaded} rows, the source has {data.num_rows}")
+    return int(loaded)
+
+
+def load_labels(client: Any, project: str, dataset: str, location: str | None, folder: Path, use_csv: bool,
+                retry: Any) -> dict[str, int]:
+    """Load the label tables found in `folder` (the generator's ground truth, read by `offerwall
+    fraud-train --bigquery-project`) into `project.dataset`: explicit schema, WRITE_TRUNCATE."""
+    from google.cloud import bigquery
+
+    ds = bigquery.Dataset(f"{project}.{dataset}")
+    if location:
+        ds.location = location
+    ds.description = "Fraud labels (the generator's ground truth), loaded by `offerwall load-bigquery`."
+    client.create_dataset(ds, exists_ok=True, retry=retry, timeout=API_TIMEOUT_SECONDS)
+    counts: dict[str, int] = {}
+    for table in LABEL_TABLES:
+        if not (folder / f"{table}.parquet").is_file():
+            continue
+        config = bigquery.LoadJobConfig(
+            schema=bigquery_schema(table, LABEL_TABLES),
+            source_format=bigquery.SourceFormat.CSV if use_csv else bigquery.SourceFormat.PARQUET,
+            write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+            create_disposition=bigquery.CreateDisposition.CREATE_IF_NEEDED,
+        )
+        data = read_raw_parquet(folder / f"{table}.parquet", table, LABEL_TABLES)
+        counts[f"{dataset}.{table}"] = load_and_count(client, f"{project}.{dataset}.{table}", data, config,
+                                                      location, retry)
+    return counts
 
 
 def load_bigquery(
@@ -272,12 +320,15 @@ def load_bigquery(
     duckdb_path: str | None = None,
     parquet_dir: str | None = None,
     v2_dataset: str = RAW_V2_SCHEMA,
+    labels_dataset: str = LABELS_SCHEMA,
 ) -> dict[str, int]:
     """Load every raw table into `project.dataset`; return {table: rows now in BigQuery}.
 
     When the source has v2 tables (a `raw_v2/` folder of Parquet files, exported from a source
     generated with --source-model v2) they are loaded into `project.v2_dataset` too, partitioned
-    and clustered (docs/source-redesign.md); their counts are keyed `<v2_dataset>.<table>`."""
+    and clustered (docs/source-redesign.md); their counts are keyed `<v2_dataset>.<table>`. So are
+    the fraud labels (a `labels/` folder, exported from a generated source) into
+    `project.labels_dataset`, keyed `<labels_dataset>.<table>`."""
     from google.api_core import exceptions as gexc
     from google.cloud import bigquery
 
@@ -302,29 +353,15 @@ def load_bigquery(
                 table_id = f"{project}.{dataset}.{table}"
                 if _drop_if_layout_differs(client, table_id, config, retry):
                     print(f"recreating {table_id}: its partitioning/clustering differed from the raw layout")
-                payload = to_csv_bytes(data, table) if use_csv else to_parquet_bytes(data)
-                job = client.load_table_from_file(
-                    io.BytesIO(payload),
-                    table_id,
-                    job_config=config,
-                    location=location,
-                    rewind=True,
-                    timeout=LOAD_TIMEOUT_SECONDS,
-                )
-                job.result(retry=retry, timeout=LOAD_TIMEOUT_SECONDS)
-                loaded = client.get_table(
-                    f"{project}.{dataset}.{table}", retry=retry, timeout=API_TIMEOUT_SECONDS
-                ).num_rows
-                if loaded != data.num_rows:
-                    raise OfferwallError(
-                        f"{dataset}.{table}: loaded {loaded} rows, the source has {data.num_rows}"
-                    )
-                counts[table] = int(loaded)
+                counts[table] = load_and_count(client, table_id, data, config, location, retry)
             if (folder / RAW_V2_SCHEMA).is_dir():
                 from offerwall.source_v2.bigquery import load_v2_tables
 
                 counts.update(load_v2_tables(client, project, v2_dataset, location, folder / RAW_V2_SCHEMA,
                                              use_csv, retry))
+            if (folder / LABELS_SCHEMA).is_dir():
+                counts.update(load_labels(client, project, labels_dataset, location, folder / LABELS_SCHEMA,
+                                          use_csv, retry))
         except gexc.GoogleAPIError as exc:
             raise OfferwallError(f"BigQuery refused the load: {_one_line(exc)}") from None
         except OSError as exc:  # connection refused, DNS, ...

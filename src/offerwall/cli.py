@@ -138,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     bq.add_argument("--parquet", default=None, metavar="DIR", help="folder of <table>.parquet files to load")
     bq.add_argument("--v2-dataset", default="raw_v2", metavar="NAME",
                     help="dataset for the v2 tables, loaded when the source has them (default: raw_v2)")
+    bq.add_argument("--labels-dataset", default="labels", metavar="NAME",
+                    help="dataset for the fraud labels, loaded when the source has them (default: labels)")
 
     bench = sub.add_parser(
         "bench", help="benchmark generation and dbt builds at several scales",
@@ -193,10 +195,21 @@ def build_parser() -> argparse.ArgumentParser:
         "fraud-train", help="train the learned anti-fraud model and write its scores (needs the ml extra)",
         description="Train the learned anti-fraud model on fct_user_fraud_model_scores' features, the "
                     "generator's labels and the reviewers' decisions (ops.fraud_review_decisions, when present); "
-                    "record the version in ml.fraud_model_versions and the scores in ml.fraud_model_scores. "
+                    "record the version in ml.fraud_model_versions and the scores in ml.fraud_model_scores, "
+                    "in the DuckDB file or, with --bigquery-project, in BigQuery (docs/marts.md). "
                     "Then rebuild: dbt build --select stg_ml__fraud_model_scores+",
     )
     train.add_argument("--duckdb", default=None, metavar="PATH", help=duckdb_help)
+    train.add_argument("--bigquery-project", default=None, metavar="ID",
+                       help="train on BigQuery instead (the emulator when $BIGQUERY_EMULATOR_HOST is set)")
+    train.add_argument("--dataset-prefix", default=os.environ.get("OFFERWALL_BQ_DATASET_PREFIX", ""), metavar="PREFIX",
+                       help="the marts are in <PREFIX>_marts_anti_fraud (default: $OFFERWALL_BQ_DATASET_PREFIX; "
+                            "empty: production's marts_anti_fraud)")
+    for flag, default, what in (("--ops-dataset", os.environ.get("OFFERWALL_OPS_DATASET", "ops"),
+                                 "of the reviewers' decisions (default: $OFFERWALL_OPS_DATASET, the app's, else ops)"),
+                                ("--labels-dataset", "labels", "of the fraud labels (default: labels, load-bigquery's)")):
+        train.add_argument(flag, default=default, metavar="NAME", help=f"BigQuery dataset {what}")
+    train.add_argument("--location", default=None, metavar="LOCATION", help="BigQuery location, e.g. EU")
     train.add_argument("--seed", type=_non_negative_int, default=0, metavar="N",
                        help="model and holdout seed (default: %(default)s)")
 
@@ -303,6 +316,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             duckdb_path=args.duckdb,
             parquet_dir=args.parquet,
             v2_dataset=args.v2_dataset,
+            labels_dataset=args.labels_dataset,
         )
     elif args.command == "bench":
         from offerwall.bench import run_bench
@@ -331,6 +345,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             model_eval(args.duckdb, args.seed)
         return rc
     elif args.command == "fraud-train":
+        if args.bigquery_project:
+            from offerwall.fraud_ml_bigquery import fraud_train_bigquery
+
+            return fraud_train_bigquery(args.bigquery_project, args.dataset_prefix, args.ops_dataset,
+                                        args.labels_dataset, args.location, args.seed)
         from offerwall.fraud_ml import fraud_train
 
         return fraud_train(args.duckdb, args.seed)

@@ -80,6 +80,16 @@ RAW_TABLES: dict[str, list[tuple[str, str, str]]] = {
 }
 
 
+# The generator's ground truth that `offerwall fraud-train` learns from (schema labels), loaded into
+# BigQuery beside the raw tables (dataset `labels`) so the model trains there too.
+LABEL_TABLES: dict[str, list[tuple[str, str, str]]] = {
+    "fraud_users": [
+        ("user_id", "VARCHAR", "STRING"),
+        ("fraud_type", "VARCHAR", "STRING"),
+    ],
+}
+
+
 def create_table_ddl(table: str, schema: str = RAW_SCHEMA) -> str:
     """DuckDB `create table` for one raw table, columns in contract order."""
     cols = ",\n    ".join(f'"{name}" {dtype}' for name, dtype, _ in RAW_TABLES[table])
@@ -102,6 +112,24 @@ def export_raw_parquet(duckdb_path: str | Path, out_dir: str | Path) -> dict[str
             raise OfferwallError(f"{db} has no raw table(s) {', '.join(missing)}: run `offerwall generate` first")
         paths = write_parquet(con, RAW_SCHEMA, RAW_TABLES, out)
     return paths
+
+
+def export_labels_parquet(duckdb_path: str | Path, out_dir: str | Path) -> dict[str, Path]:
+    """Write the label tables of a DuckDB file (LABEL_TABLES) to ``<out_dir>/<table>.parquet``; {} when
+    the file has none (a source that was not generated, e.g. a copy of the real replica)."""
+    db = Path(duckdb_path)
+    if not db.exists():
+        raise OfferwallError(f"DuckDB file not found: {db}")
+    with duckdb.connect(str(db), read_only=True) as con:
+        present = {r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = ?", [LABELS_SCHEMA]
+        ).fetchall()}
+        tables = {t: cols for t, cols in LABEL_TABLES.items() if t in present}
+        if not tables:
+            return {}
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        return write_parquet(con, LABELS_SCHEMA, tables, out)
 
 
 def write_parquet(con: duckdb.DuckDBPyConnection, schema: str, tables: dict[str, list[tuple[str, str, str]]],

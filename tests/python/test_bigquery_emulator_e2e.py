@@ -10,7 +10,8 @@ another build: between the builds reviewers' decisions are saved through the app
 each engine (BigQuery: ops.fraud_review_decisions; DuckDB: the ops store), the second build
 carries them into the review marts, and then every data-access function of the app, configured
 from the environment variables production uses, returns the same rows on the emulator as on
-DuckDB.
+DuckDB. Last, `offerwall fraud-train --bigquery-project` trains the learned model on the emulator's
+marts, labels and those decisions, and dbt rebuilds what reads its scores (issue 18).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import datetime as dt
 import inspect
 import json
 import math
+import subprocess
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -499,3 +501,113 @@ def test_app_data_access_on_bigquery_matches_duckdb(world: World) -> None:
                  if fn.__module__ == data.__name__ and not name.startswith("_")
                  and next(iter(inspect.signature(fn).parameters), None) == "wh"}
     assert functions == covered, f"not compared on the emulator: {sorted(functions - covered)}"
+
+
+# ----------------------------------------------------------------------------------------------
+# The learned anti-fraud model on BigQuery (issue 18, docs/marts.md "Learned model"). Last in the
+# module on purpose: it gives the BigQuery model mart scores that the DuckDB build has not, which
+# the engine comparisons above must not see (a file runs whole on one worker, in order: make test
+# runs pytest-xdist with --dist loadfile).
+def bq_values(client: Any, sql: str) -> list[dict[str, Any]]:
+    return [dict(row) for row in client.query(sql).result()]
+
+
+def test_fraud_train_on_bigquery_scores_the_mart_as_duckdb_would(world: World, bq_emulator,  # noqa: F811
+                                                                 tmp_path: Path) -> None:
+    env = base_env(tmp_path, {**bq_emulator.env(), "DBT_SCHEMA": SCHEMA_PREFIX,
+                              "OPS_DUCKDB_PATH": str(world.ops_store)})
+    project, client = world.project, bq_client(bq_emulator)
+    mart_name = "fct_user_fraud_model_scores"
+    mart = f"`{project}`.`{SCHEMA_PREFIX}_marts_anti_fraud`.`{mart_name}`"
+    ml = f"`{project}`.`ml`"
+    train = [OFFERWALL, "fraud-train", "--bigquery-project", project, "--dataset-prefix", SCHEMA_PREFIX,
+             "--ops-dataset", "ops"]  # where the app saved the decisions (not a developer's $OFFERWALL_* settings)
+
+    # load-bigquery put the generator's labels beside the raw tables
+    with duckdb.connect(str(world.db), read_only=True) as con:
+        labels = sorted(con.execute("select user_id, fraud_type from labels.fraud_users").fetchall())
+    assert labels and sorted((r["user_id"], r["fraud_type"]) for r in bq_values(
+        client, f"select * from `{project}`.`labels`.`fraud_users`")) == labels
+
+    # trained twice: two versions of the same data, the scores replaced (not appended)
+    for _ in range(2):
+        out = run(train, env).stdout
+    assert "scores in offerwall-ci.ml.fraud_model_scores" in out
+    versions = bq_values(client, f"select * from {ml}.`fraud_model_versions` order by trained_at, model_version")
+    mart_users = {r["user_id"] for r in bq_values(client, f"select user_id from {mart}")}
+    reviewed = {s.decision.user_id for s in world.saved["bigquery"]}  # confirmed or cleared, latest wins
+    sha = versions[0]["training_data_sha256"]
+    assert [v["model_version"] for v in versions] == [f"v1-{sha[:8]}", f"v2-{sha[:8]}"]
+    assert {v["training_data_sha256"] for v in versions} == {sha}
+    latest = versions[-1]
+    assert latest["training_rows"] == len(mart_users) > 0 and 0 < latest["positives"] < len(mart_users)
+    assert latest["labels_from_review"] == len(reviewed & mart_users) > 0
+    assert json.loads(latest["metrics"])["holdout_rows"] > 0 and "threshold" in json.loads(latest["coefficients"])
+    scores = bq_values(client, f"select * from {ml}.`fraud_model_scores`")
+    assert len(scores) == len(mart_users) and {s["user_id"] for s in scores} == mart_users
+    assert {s["model_version"] for s in scores} == {latest["model_version"]}
+    assert all(0 <= s["model_score"] <= 1 for s in scores)
+    schema = client.get_table(f"{project}.ml.fraud_model_scores").schema
+    assert [(f.name, f.field_type) for f in schema] == [
+        ("user_id", "STRING"), ("model_version", "STRING"), ("model_score", "FLOAT"),
+        ("top_features", "STRING"), ("scored_at", "TIMESTAMP")]
+    assert {s["scored_at"] for s in scores} == {latest["trained_at"]}
+
+    # The same data on DuckDB gives the same model: a copy of the DuckDB warehouse whose mart holds
+    # the BigQuery mart's rows (the engines' features may differ in the last digits, see
+    # NOT_COMPARED), with its own labels and decisions, trained with the same seed; side by side
+    # with the BigQuery rebuild of what reads the scores.
+    copy = tmp_path / "same-data.duckdb"
+    copy.write_bytes(world.db.read_bytes())
+    if world.db.with_name(world.db.name + ".wal").exists():
+        copy.with_name(copy.name + ".wal").write_bytes(world.db.with_name(world.db.name + ".wal").read_bytes())
+    bq_mart = client.query(f"select * from {mart}").result().to_arrow(create_bqstorage_client=False)
+    with duckdb.connect(str(copy)) as con:
+        con.register("bq_mart", bq_mart)
+        con.execute(f"create or replace table {SCHEMA_PREFIX}_marts_anti_fraud.{mart_name} as select * from bq_mart")
+    run_parallel([
+        ([DBT, "build", "--target", "bigquery_emulator", "--select", "stg_ml__fraud_model_scores+",
+          "--target-path", str(tmp_path / "target-bq-model")], env),
+        ([OFFERWALL, "fraud-train", "--duckdb", str(copy)], env),
+    ])
+
+    # dbt reads them: the mart and the review queue carry every user's score
+    by_user = {s["user_id"]: s for s in scores}
+    rows = bq_values(client, f"select user_id, model_score, model_version, model_top_features, model_risk_tier "
+                             f"from {mart}")
+    assert len(rows) == len(by_user) and all(r["model_risk_tier"] != "not_scored" for r in rows)
+    for r in rows:
+        s = by_user[r["user_id"]]
+        assert (r["model_version"], r["model_top_features"]) == (s["model_version"], s["top_features"])
+        assert math.isclose(r["model_score"], s["model_score"], rel_tol=0, abs_tol=1e-12)
+    queue = bq_values(client, f"select count(*) as n, count(model_score) as scored "
+                              f"from `{project}`.`{SCHEMA_PREFIX}_marts_anti_fraud`.`fct_fraud_review_queue`")
+    assert queue[0]["n"] == queue[0]["scored"] > 0
+
+    with duckdb.connect(str(copy), read_only=True) as con:
+        d_version = dict(zip(
+            ("sha", "rows", "positives", "reviews", "metrics", "coefficients"),
+            con.execute("select training_data_sha256, training_rows, positives, labels_from_review, metrics, "
+                        "coefficients from ml.fraud_model_versions").fetchone(), strict=True))
+        d_scores = {u: (score, top) for u, score, top in con.execute(
+            "select user_id, model_score, top_features from ml.fraud_model_scores").fetchall()}
+    # the same users, features, labels and reviewers' decisions, bit for bit...
+    assert d_version["sha"] == sha
+    assert (d_version["rows"], d_version["positives"], d_version["reviews"]) == (
+        latest["training_rows"], latest["positives"], latest["labels_from_review"])
+    # ...train the same model (threshold, holdout metrics) and the same scores and explanations
+    assert json.loads(d_version["coefficients"]) == json.loads(latest["coefficients"])
+    assert json.loads(d_version["metrics"]) == json.loads(latest["metrics"])
+    assert d_scores.keys() == by_user.keys()
+    for user, (score, top) in d_scores.items():
+        assert math.isclose(score, by_user[user]["model_score"], rel_tol=0, abs_tol=1e-12), user
+        assert top == by_user[user]["top_features"], user
+
+    # Missing inputs are one clear line, and write nothing.
+    for flags, message in ((["--labels-dataset", "no_labels"], "no table offerwall-ci.no_labels.fraud_users"),
+                           (["--dataset-prefix", "nobody"], "run `dbt build` on this target first")):
+        proc = subprocess.run([*train, *flags], env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 1 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, \
+            proc.stderr
+    assert len(bq_values(client, f"select model_version from {ml}.`fraud_model_versions`")) == 2
+    client.close()

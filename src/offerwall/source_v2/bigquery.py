@@ -3,11 +3,9 @@ and clustered, as production's outbox sink would write them (docs/source-redesig
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
-from offerwall import OfferwallError
 from offerwall.source_v2.contract import BIGQUERY_LAYOUT, V2_TABLES
 
 
@@ -36,9 +34,7 @@ def load_v2_tables(client: Any, project: str, dataset: str, location: str | None
     """Load every `<folder>/<table>.parquet` of the v2 contract into `project.dataset`."""
     from google.cloud import bigquery
 
-    from offerwall.bigquery_loader import (
-        API_TIMEOUT_SECONDS, LOAD_TIMEOUT_SECONDS, emulator_host, read_raw_parquet, to_csv_bytes, to_parquet_bytes,
-    )
+    from offerwall.bigquery_loader import API_TIMEOUT_SECONDS, emulator_host, load_and_count, read_raw_parquet
 
     ds = bigquery.Dataset(f"{project}.{dataset}")
     if location:
@@ -48,16 +44,8 @@ def load_v2_tables(client: Any, project: str, dataset: str, location: str | None
     counts: dict[str, int] = {}
     for table in V2_TABLES:
         data = read_raw_parquet(folder / f"{table}.parquet", table, V2_TABLES)
-        payload = to_csv_bytes(data, table) if use_csv else to_parquet_bytes(data)
-        job = client.load_table_from_file(
-            io.BytesIO(payload), f"{project}.{dataset}.{table}",
-            # the CI emulator refuses timePartitioning in load jobs: layout on real BigQuery only
-            job_config=load_job_config(table, use_csv, layout=emulator_host() is None),
-            location=location, rewind=True, timeout=LOAD_TIMEOUT_SECONDS,
-        )
-        job.result(retry=retry, timeout=LOAD_TIMEOUT_SECONDS)
-        loaded = client.get_table(f"{project}.{dataset}.{table}", retry=retry, timeout=API_TIMEOUT_SECONDS).num_rows
-        if loaded != data.num_rows:
-            raise OfferwallError(f"{dataset}.{table}: loaded {loaded} rows, the source has {data.num_rows}")
-        counts[f"{dataset}.{table}"] = int(loaded)
+        # the CI emulator refuses timePartitioning in load jobs: layout on real BigQuery only
+        config = load_job_config(table, use_csv, layout=emulator_host() is None)
+        counts[f"{dataset}.{table}"] = load_and_count(client, f"{project}.{dataset}.{table}", data, config,
+                                                      location, retry)
     return counts
